@@ -56,20 +56,47 @@ func (c Config) Decode(target any) error {
 	return nil
 }
 
-// MarshalJSON encodes the config with its type, so that it decodes back to
-// the same cty value without the kind's schema at hand.
+// typedJSON is how a Config travels in plans and state: its cty type and
+// its value, so that it decodes to exactly the same value without the
+// kind's schema at hand.
+type typedJSON struct {
+	Type  json.RawMessage `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
+// MarshalJSON encodes the config with its type.
 func (c Config) MarshalJSON() ([]byte, error) {
 	v, _ := c.Value().UnmarkDeep()
-	return json.Marshal(ctyjson.SimpleJSONValue{Value: v})
+	ty, err := ctyjson.MarshalType(v.Type())
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	val, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return json.Marshal(typedJSON{Type: ty, Value: val})
 }
 
 // UnmarshalJSON is the inverse of MarshalJSON.
 func (c *Config) UnmarshalJSON(buf []byte) error {
-	var s ctyjson.SimpleJSONValue
-	if err := json.Unmarshal(buf, &s); err != nil {
+	var tj typedJSON
+	if err := json.Unmarshal(buf, &tj); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	*c = NewConfig(s.Value)
+	if len(tj.Type) == 0 {
+		*c = NewConfig(cty.NilVal)
+		return nil
+	}
+	ty, err := ctyjson.UnmarshalType(tj.Type)
+	if err != nil {
+		return fmt.Errorf("config type: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(tj.Value, ty)
+	if err != nil {
+		return fmt.Errorf("config value: %w", err)
+	}
+	*c = NewConfig(v)
 	return nil
 }
 

@@ -61,10 +61,12 @@ type Change struct {
 	// Permissions are the permissions the module requires of whoever
 	// applies it: its kind's manifest plus the block's own.
 	Permissions []string `json:"permissions,omitempty"`
+	// Transitions are the lifecycle transitions, in order. They are the
+	// action's (Action.Transitions) adjusted to where the module is and is
+	// to be: a module created with state = "stopped" is only initialized
+	// and loaded, a destroyed module that is stopped is only unloaded.
+	Transitions []modules.Transition `json:"transitions"`
 }
-
-// Transitions returns the change's lifecycle transitions.
-func (c *Change) Transitions() []modules.Transition { return c.Action.Transitions() }
 
 // Spec returns the desired spec, or the recorded one for a destroy.
 func (c *Change) Spec() *modules.Spec {
