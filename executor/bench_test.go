@@ -91,8 +91,8 @@ func BenchmarkApply_makespan(b *testing.B) {
 	}
 	n := time.Duration(b.N)
 	b.ReportMetric(float64(critical.Milliseconds()), "critical-ms")
-	b.ReportMetric(float64((eager/n).Milliseconds()), "eager-ms")
-	b.ReportMetric(float64((waves/n).Milliseconds()), "waves-ms")
+	b.ReportMetric(float64((eager / n).Milliseconds()), "eager-ms")
+	b.ReportMetric(float64((waves / n).Milliseconds()), "waves-ms")
 	b.ReportMetric(float64(eager/n)/float64(critical), "eager/critical")
 	b.ReportMetric(float64(waves/n)/float64(critical), "waves/critical")
 }
