@@ -1,0 +1,162 @@
+package views
+
+import (
+	"encoding/json"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nexus-run/nexus/modules"
+	"github.com/nexus-run/nexus/planner"
+)
+
+// JSONPlan is the machine-readable plan `nexus plan -json` prints. Its
+// format_version changes only when a field changes meaning or goes away.
+type JSONPlan struct {
+	FormatVersion string       `json:"format_version"`
+	Project       string       `json:"project"`
+	Lineage       string       `json:"lineage,omitempty"`
+	Serial        uint64       `json:"serial"`
+	ConfigDigest  string       `json:"config_digest"`
+	HasChanges    bool         `json:"has_changes"`
+	Summary       JSONSummary  `json:"summary"`
+	SummaryLine   string       `json:"summary_line"`
+	Changes       []JSONChange `json:"changes"`
+}
+
+// JSONSummary counts changes by action.
+type JSONSummary struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Replace   int `json:"replace"`
+	Destroy   int `json:"destroy"`
+	Start     int `json:"start"`
+	Stop      int `json:"stop"`
+	Restart   int `json:"restart"`
+	Unchanged int `json:"unchanged"`
+}
+
+// JSONChange is one change. Config values show secret references as
+// "(secret: provider path#key)" and sensitive values as "(sensitive value)".
+type JSONChange struct {
+	Address     string         `json:"address"`
+	ID          string         `json:"id"`
+	Kind        string         `json:"kind"`
+	Version     string         `json:"version,omitempty"`
+	Action      string         `json:"action"`
+	Marker      string         `json:"marker"`
+	Reason      string         `json:"reason,omitempty"`
+	Wave        int            `json:"wave"`
+	Transitions []string       `json:"transitions"`
+	Changed     []string       `json:"changed,omitempty"`
+	Before      map[string]any `json:"before,omitempty"`
+	After       map[string]any `json:"after,omitempty"`
+	Secrets     []string       `json:"secrets,omitempty"`
+	Permissions []string       `json:"permissions,omitempty"`
+}
+
+// NewJSONPlan converts a plan to its JSON view.
+func NewJSONPlan(p *planner.Plan) *JSONPlan {
+	s := p.Summary()
+	out := &JSONPlan{
+		FormatVersion: planner.FormatVersion,
+		Project:       p.Project, Lineage: p.Lineage, Serial: p.Serial, ConfigDigest: p.ConfigDigest,
+		HasChanges: p.HasChanges(),
+		Summary: JSONSummary{Create: s.Create, Update: s.Update, Replace: s.Replace, Destroy: s.Destroy,
+			Start: s.Start, Stop: s.Stop, Restart: s.Restart, Unchanged: p.Unchanged},
+		SummaryLine: SummaryLine(p),
+		Changes:     make([]JSONChange, 0, len(p.Changes)),
+	}
+	for _, c := range p.Changes {
+		spec := c.Spec()
+		jc := JSONChange{
+			Address: c.Address, ID: c.ID, Kind: spec.Kind, Version: spec.Version,
+			Action: c.Action.String(), Marker: c.Action.Marker(), Reason: c.Reason, Wave: c.Wave,
+			Changed: c.ChangedAttrs, Permissions: c.Permissions,
+		}
+		for _, t := range c.Transitions {
+			jc.Transitions = append(jc.Transitions, string(t))
+		}
+		r := newValueRenderer(c.SensitivePaths, spec.Sensitive)
+		if c.Before != nil {
+			jc.Before = r.jsonObject(c.Before.Config.Value())
+		}
+		if c.After != nil {
+			jc.After = r.jsonObject(c.After.Config.Value())
+		}
+		for _, ref := range spec.Secrets {
+			jc.Secrets = append(jc.Secrets, ref.String())
+		}
+		out.Changes = append(out.Changes, jc)
+	}
+	return out
+}
+
+// PlanJSON writes the JSON view of a plan.
+func PlanJSON(w io.Writer, p *planner.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewJSONPlan(p))
+}
+
+func (r *valueRenderer) jsonObject(v cty.Value) map[string]any {
+	out := map[string]any{}
+	for _, n := range attrNames(v) {
+		out[n] = r.jsonValue("config."+n, v.GetAttr(n))
+	}
+	return out
+}
+
+func (r *valueRenderer) jsonValue(path string, v cty.Value) any {
+	if r.all || r.sensitive[path] {
+		return sensitiveValue
+	}
+	v, _ = v.UnmarkDeep()
+	switch {
+	case v.IsNull() || !v.IsKnown():
+		return nil
+	case v.Type() == cty.String:
+		return jsonString(v.AsString())
+	case v.Type() == cty.Number:
+		f, _ := v.AsBigFloat().Float64()
+		if v.AsBigFloat().IsInt() {
+			i, _ := v.AsBigFloat().Int(new(big.Int))
+			return json.Number(i.String())
+		}
+		return f
+	case v.Type() == cty.Bool:
+		return v.True()
+	case v.Type().IsListType() || v.Type().IsSetType() || v.Type().IsTupleType():
+		out := []any{}
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			out = append(out, r.jsonValue(path+"["+strconv.Itoa(i)+"]", e))
+		}
+		return out
+	default:
+		out := map[string]any{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			out[k.AsString()] = r.jsonValue(path+keyStep(k.AsString()), e)
+		}
+		return out
+	}
+}
+
+func jsonString(s string) string {
+	if !strings.Contains(s, "⟦") {
+		return s
+	}
+	refs := modules.FindSecretRefs(s)
+	if len(refs) == 1 && s == refs[0].Placeholder() {
+		return "(secret: " + refs[0].String() + ")"
+	}
+	out, _ := modules.ReplaceSecretRefs(s, func(ref modules.SecretRef) (string, error) {
+		return "(secret: " + ref.String() + ")", nil
+	})
+	return out
+}
