@@ -9,6 +9,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nexus-run/nexus/internal/redact"
 	"github.com/nexus-run/nexus/modules"
 	"github.com/nexus-run/nexus/planner"
 )
@@ -105,7 +106,7 @@ func transitionList(ts []modules.Transition) string {
 
 // renderAttrs lists a config's non-null attributes, aligned.
 func renderAttrs(b *strings.Builder, r *valueRenderer, cfg cty.Value, pad string) {
-	names := attrNames(cfg)
+	names := redact.AttrNames(cfg)
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
@@ -152,18 +153,6 @@ func orNull(v cty.Value) cty.Value {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
 	return v
-}
-
-func attrNames(v cty.Value) []string {
-	if v == cty.NilVal || v.IsNull() || !v.Type().IsObjectType() {
-		return nil
-	}
-	names := make([]string, 0, len(v.Type().AttributeTypes()))
-	for n := range v.Type().AttributeTypes() {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // fieldDiffs flattens a non-config spec field of both specs to JSON leaves

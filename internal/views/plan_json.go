@@ -3,13 +3,8 @@ package views
 import (
 	"encoding/json"
 	"io"
-	"math/big"
-	"strconv"
-	"strings"
 
-	"github.com/zclconf/go-cty/cty"
-
-	"github.com/nexus-run/nexus/modules"
+	"github.com/nexus-run/nexus/internal/redact"
 	"github.com/nexus-run/nexus/planner"
 )
 
@@ -80,12 +75,12 @@ func NewJSONPlan(p *planner.Plan) *JSONPlan {
 		for _, t := range c.Transitions {
 			jc.Transitions = append(jc.Transitions, string(t))
 		}
-		r := newValueRenderer(c.SensitivePaths, spec.Sensitive)
+		r := redact.New(c.SensitivePaths, spec.Sensitive)
 		if c.Before != nil {
-			jc.Before = r.jsonObject(c.Before.Config.Value())
+			jc.Before = r.Object(c.Before.Config.Value())
 		}
 		if c.After != nil {
-			jc.After = r.jsonObject(c.After.Config.Value())
+			jc.After = r.Object(c.After.Config.Value())
 		}
 		for _, ref := range spec.Secrets {
 			jc.Secrets = append(jc.Secrets, ref.String())
@@ -100,63 +95,4 @@ func PlanJSON(w io.Writer, p *planner.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(NewJSONPlan(p))
-}
-
-func (r *valueRenderer) jsonObject(v cty.Value) map[string]any {
-	out := map[string]any{}
-	for _, n := range attrNames(v) {
-		out[n] = r.jsonValue("config."+n, v.GetAttr(n))
-	}
-	return out
-}
-
-func (r *valueRenderer) jsonValue(path string, v cty.Value) any {
-	if r.all || r.sensitive[path] {
-		return sensitiveValue
-	}
-	v, _ = v.UnmarkDeep()
-	switch {
-	case v.IsNull() || !v.IsKnown():
-		return nil
-	case v.Type() == cty.String:
-		return jsonString(v.AsString())
-	case v.Type() == cty.Number:
-		f, _ := v.AsBigFloat().Float64()
-		if v.AsBigFloat().IsInt() {
-			i, _ := v.AsBigFloat().Int(new(big.Int))
-			return json.Number(i.String())
-		}
-		return f
-	case v.Type() == cty.Bool:
-		return v.True()
-	case v.Type().IsListType() || v.Type().IsSetType() || v.Type().IsTupleType():
-		out := []any{}
-		i := 0
-		for it := v.ElementIterator(); it.Next(); i++ {
-			_, e := it.Element()
-			out = append(out, r.jsonValue(path+"["+strconv.Itoa(i)+"]", e))
-		}
-		return out
-	default:
-		out := map[string]any{}
-		for it := v.ElementIterator(); it.Next(); {
-			k, e := it.Element()
-			out[k.AsString()] = r.jsonValue(path+keyStep(k.AsString()), e)
-		}
-		return out
-	}
-}
-
-func jsonString(s string) string {
-	if !strings.Contains(s, "⟦") {
-		return s
-	}
-	refs := modules.FindSecretRefs(s)
-	if len(refs) == 1 && s == refs[0].Placeholder() {
-		return "(secret: " + refs[0].String() + ")"
-	}
-	out, _ := modules.ReplaceSecretRefs(s, func(ref modules.SecretRef) (string, error) {
-		return "(secret: " + ref.String() + ")", nil
-	})
-	return out
 }

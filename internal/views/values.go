@@ -7,32 +7,24 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nexus-run/nexus/internal/redact"
 	"github.com/nexus-run/nexus/modules"
 )
 
 // valueRenderer renders cty values as HCL-like literals, with secret
 // placeholders shown as references and sensitive values hidden.
 type valueRenderer struct {
-	// sensitive holds paths ("config.password") whose values are hidden;
-	// all hides every value (a module marked sensitive).
-	sensitive map[string]bool
-	all       bool
+	hide *redact.Redactor
 }
 
-const sensitiveValue = "(sensitive value)"
-
 func newValueRenderer(paths []string, all bool) *valueRenderer {
-	r := &valueRenderer{sensitive: map[string]bool{}, all: all}
-	for _, p := range paths {
-		r.sensitive[p] = true
-	}
-	return r
+	return &valueRenderer{hide: redact.New(paths, all)}
 }
 
 // render writes v at the given path and indent level.
 func (r *valueRenderer) render(b *strings.Builder, path string, v cty.Value, indent int) {
-	if r.all || r.sensitive[path] {
-		b.WriteString(sensitiveValue)
+	if r.hide.Hidden(path) {
+		b.WriteString(redact.Sensitive)
 		return
 	}
 	v, _ = v.UnmarkDeep()
@@ -113,36 +105,17 @@ func (r *valueRenderer) renderMap(b *strings.Builder, path string, v cty.Value, 
 	for _, k := range keys {
 		rk := renderKey(k)
 		fmt.Fprintf(b, "%s%-*s = ", strings.Repeat("  ", indent+1), width, rk)
-		r.render(b, path+keyStep(k), vals[k], indent+1)
+		r.render(b, path+redact.KeyStep(k), vals[k], indent+1)
 		b.WriteString("\n")
 	}
 	b.WriteString(strings.Repeat("  ", indent) + "}")
 }
 
 func renderKey(k string) string {
-	if isIdent(k) {
+	if redact.IsIdent(k) {
 		return k
 	}
 	return fmt.Sprintf("%q", k)
-}
-
-func keyStep(k string) string {
-	if isIdent(k) {
-		return "." + k
-	}
-	return fmt.Sprintf("[%q]", k)
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // renderString quotes s, showing a string that is exactly one secret
@@ -153,7 +126,7 @@ func renderString(s string) string {
 	if len(refs) == 1 && s == refs[0].Placeholder() {
 		return "(secret: " + refs[0].String() + ")"
 	}
-	return fmt.Sprintf("%q", jsonString(s))
+	return fmt.Sprintf("%q", redact.String(s))
 }
 
 // renderValue renders v alone, at indent.
