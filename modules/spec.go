@@ -28,8 +28,12 @@ type Spec struct {
 	After []string `json:"after,omitempty"`
 	// Permissions are the block's own `permissions`; the kind's manifest
 	// adds its own at authorization time.
-	Permissions    []string       `json:"permissions,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+	// Sensitive hides every config value wherever the spec is shown;
+	// SensitivePaths hides those that came from sensitive variables
+	// ("config.env.TOKEN"). Sorted.
 	Sensitive      bool           `json:"sensitive,omitempty"`
+	SensitivePaths []string       `json:"sensitive_paths,omitempty"`
 	DesiredState   DesiredState   `json:"desired_state"`
 	OnSecretChange OnSecretChange `json:"on_secret_change"`
 	Health         *HealthCheck   `json:"health,omitempty"`

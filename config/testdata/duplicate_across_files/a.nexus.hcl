@@ -1,0 +1,3 @@
+module "app" "web" {
+  kind = "target"
+}

@@ -1,0 +1,7 @@
+module "app" "db" {
+  kind = "target"
+}
+
+module "app" "web" {
+  kind = "target"
+}

@@ -1,0 +1,4 @@
+module "tasks" "report" {
+  for_each = ["daily", "weekly"]
+  kind     = "target"
+}

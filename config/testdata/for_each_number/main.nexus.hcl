@@ -1,0 +1,4 @@
+module "tasks" "report" {
+  for_each = 3
+  kind     = "target"
+}

@@ -1,0 +1,6 @@
+module "vitals" "heartbeat" {
+  kind = "heartbeat"
+  config {
+    target = var.beat_target
+  }
+}

@@ -1,0 +1,4 @@
+module "app" "web" {
+  kind      = "target"
+  dependson = []
+}

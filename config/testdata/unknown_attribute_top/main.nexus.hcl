@@ -1,0 +1,5 @@
+projekt = "payments"
+
+module "app" "web" {
+  kind = "target"
+}

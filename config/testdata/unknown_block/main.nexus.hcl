@@ -1,0 +1,7 @@
+module "app" "web" {
+  kind = "target"
+}
+
+resource "app" "db" {
+  kind = "target"
+}

@@ -1,0 +1,6 @@
+module "app" "web" {
+  kind = "exce"
+  config {
+    command = ["sleep", "1000"]
+  }
+}

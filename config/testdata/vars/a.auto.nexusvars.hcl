@@ -1,0 +1,3 @@
+region = "us-east-1"
+owner  = "platform"
+unused = true
