@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -66,31 +68,32 @@ func (s *State) Addresses() []string {
 	return addrs
 }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy. Config values are immutable cty values and are
+// shared; everything else is copied.
 func (s *State) Clone() *State {
-	buf, err := json.Marshal(s)
-	if err != nil {
-		panic(fmt.Sprintf("state: clone: %v", err)) // every field is JSON-safe
-	}
-	var c State
-	if err := json.Unmarshal(buf, &c); err != nil {
-		panic(fmt.Sprintf("state: clone: %v", err))
-	}
-	if c.Modules == nil {
-		c.Modules = map[string]*Module{}
+	c := *s
+	c.Modules = make(map[string]*Module, len(s.Modules))
+	for a, m := range s.Modules {
+		c.Modules[a] = m.Clone()
 	}
 	return &c
 }
 
-// Clone returns a deep copy of one module record.
+// Clone returns a deep copy of one module record (its config value, being
+// immutable, is shared).
 func (m *Module) Clone() *Module {
-	buf, err := json.Marshal(m)
-	if err != nil {
-		panic(fmt.Sprintf("state: clone module: %v", err))
+	c := *m
+	c.Spec = cloneSpec(m.Spec)
+	c.AttrDigests = maps.Clone(m.AttrDigests)
+	c.SecretFingerprints = maps.Clone(m.SecretFingerprints)
+	c.Blob = slices.Clone(m.Blob)
+	if m.StartedAt != nil {
+		t := *m.StartedAt
+		c.StartedAt = &t
 	}
-	var c Module
-	if err := json.Unmarshal(buf, &c); err != nil {
-		panic(fmt.Sprintf("state: clone module: %v", err))
+	if m.StoppedAt != nil {
+		t := *m.StoppedAt
+		c.StoppedAt = &t
 	}
 	return &c
 }
@@ -166,4 +169,18 @@ func (s *State) Apply(c Change) {
 	for _, a := range c.Delete {
 		delete(s.Modules, a)
 	}
+}
+
+func cloneSpec(s modules.Spec) modules.Spec {
+	s.Secrets = slices.Clone(s.Secrets)
+	s.DependsOn = slices.Clone(s.DependsOn)
+	s.After = slices.Clone(s.After)
+	s.Permissions = slices.Clone(s.Permissions)
+	s.SensitivePaths = slices.Clone(s.SensitivePaths)
+	if s.Health != nil {
+		h := *s.Health
+		h.Exec = slices.Clone(h.Exec)
+		s.Health = &h
+	}
+	return s
 }

@@ -1,0 +1,102 @@
+package file
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexus-run/nexus/internal/state"
+)
+
+// entry is one journal line: a Change and the serial it made.
+type entry struct {
+	Serial  uint64          `json:"serial"`
+	Lineage string          `json:"lineage"`
+	Time    time.Time       `json:"time"`
+	Set     []*state.Module `json:"set,omitempty"`
+	Delete  []string        `json:"delete,omitempty"`
+
+	offset int64 // where the line starts, for error messages
+}
+
+// check reports whether e may be replayed over doc. An entry at or below
+// doc's serial is stale (it survived a compaction that crashed before
+// emptying the journal), which is fine only before any fresh entry.
+func (e *entry) check(doc *state.State, replayedAny bool) error {
+	switch {
+	case e.Lineage != doc.Lineage:
+		return fmt.Errorf("%w: entry of lineage %s over a document of lineage %s", state.ErrCorrupt, e.Lineage, doc.Lineage)
+	case e.Serial <= doc.Serial && replayedAny, e.Serial > doc.Serial+1:
+		return fmt.Errorf("%w: entry serial %d does not follow serial %d", state.ErrCorrupt, e.Serial, doc.Serial)
+	}
+	if err := state.CheckChange(state.Change{Set: e.Set, Delete: e.Delete}); err != nil {
+		return fmt.Errorf("%w: %v", state.ErrCorrupt, err)
+	}
+	return nil
+}
+
+// readJournal reads the complete lines of the journal from byte off on. A
+// last line with no newline is a torn, unacknowledged append: it is left
+// out, and end (the offset after the last complete line) says where it
+// starts. A missing journal is an error wrapping fs.ErrNotExist.
+func readJournal(path string, off int64) (entries []*entry, end int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.NewSectionReader(f, off, 1<<62))
+	if err != nil {
+		return nil, 0, err
+	}
+	end = off
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return entries, end, nil
+		}
+		line := buf[:i]
+		e := &entry{offset: end}
+		if err := json.Unmarshal(line, e); err != nil {
+			return nil, 0, fmt.Errorf("%w: line at byte %d: %v", state.ErrCorrupt, end, err)
+		}
+		entries = append(entries, e)
+		end += int64(i) + 1
+		buf = buf[i+1:]
+	}
+}
+
+// appendJournal appends one line and syncs it. A torn tail left by a crash
+// is cut first, so the new line starts on a line boundary.
+func (p *project) appendJournal(line []byte, snap *snapshot) (fileID, error) {
+	path := p.path(journalName)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fileID{}, err
+	}
+	defer f.Close()
+	if statErr != nil {
+		// A new file: its directory entry must be durable too.
+		if err := syncDir(p.dir); err != nil {
+			return fileID{}, err
+		}
+	}
+	if snap.torn {
+		if err := f.Truncate(snap.journalOff); err != nil {
+			return fileID{}, fmt.Errorf("cut torn line of %s: %w", path, err)
+		}
+	}
+	if _, err := f.Write(line); err != nil {
+		return fileID{}, fmt.Errorf("append to %s: %w", path, err)
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return fileID{}, fmt.Errorf("sync %s: %w", path, err)
+	}
+	return statID(path)
+}

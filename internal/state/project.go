@@ -1,0 +1,49 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// ErrClosed is returned (wrapped) by a Store used after Close.
+var ErrClosed = errors.New("state store is closed")
+
+// ErrInvalidProject is returned (wrapped) for a project name a store cannot
+// use as a directory name or key part.
+var ErrInvalidProject = errors.New("invalid project name")
+
+var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// CheckProject reports whether name can name a project in every store: 1 to
+// 128 letters, digits, '_', '.' or '-', starting with a letter or digit (so
+// it is a safe directory name, and holds no '{', '}' or ':' that would break
+// a Redis key). Config's own rule (^[a-z0-9][a-z0-9_-]*$) is stricter.
+func CheckProject(name string) error {
+	if !projectName.MatchString(name) {
+		return fmt.Errorf("%w %q: use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalidProject, name)
+	}
+	return nil
+}
+
+// CheckChange reports whether a Change can be written: every set record is
+// non-nil with an address and a valid lifecycle state, and every deleted
+// address is non-empty. Stores call it before writing anything.
+func CheckChange(c Change) error {
+	for i, m := range c.Set {
+		switch {
+		case m == nil:
+			return fmt.Errorf("change: set[%d] is nil", i)
+		case m.Spec.Address == "":
+			return fmt.Errorf("change: set[%d] has no address", i)
+		case !m.State.Valid():
+			return fmt.Errorf("change: module %q has unknown state %q", m.Spec.Address, m.State)
+		}
+	}
+	for i, a := range c.Delete {
+		if a == "" {
+			return fmt.Errorf("change: delete[%d] is empty", i)
+		}
+	}
+	return nil
+}
