@@ -36,7 +36,7 @@ func startsAgain(c *Change) bool {
 
 func restartDependent(changes map[string]*Change, dep, cause string, why Action, want map[string]*desired, st *state.State) {
 	d, prior := want[dep], st.Modules[dep]
-	if d == nil || prior == nil || prior.State != modules.StateStarted || d.mod.Spec.DesiredState != modules.DesiredStarted {
+	if d == nil || prior == nil || prior.State != modules.StateStarted || d.spec.DesiredState != modules.DesiredStarted {
 		return
 	}
 	verb := "replaced"
@@ -47,7 +47,7 @@ func restartDependent(changes map[string]*Change, dep, cause string, why Action,
 	c := changes[dep]
 	switch {
 	case c == nil:
-		c = &Change{Address: dep, ID: d.mod.Spec.ID, Before: &prior.Spec, BeforeState: prior.State, After: &d.mod.Spec}
+		c = &Change{Address: dep, ID: d.spec.ID, Before: &prior.Spec, BeforeState: prior.State, After: d.spec}
 		changes[dep] = c
 		fallthrough
 	case c.Action == NoOp:

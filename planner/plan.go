@@ -19,9 +19,14 @@ var ErrStalePlan = errors.New("Saved plan is stale")
 type Plan struct {
 	FormatVersion string `json:"format_version"`
 	Project       string `json:"project"`
-	// Lineage and Serial identify the state the plan was made against.
-	Lineage string `json:"lineage"`
-	Serial  uint64 `json:"serial"`
+	// Lineage and Serial identify the state the plan was made against;
+	// StateDigest is the digest of what it assumed of each module (see
+	// StateDigest), so that the daemon's own bookkeeping writes (uptime,
+	// restarts) do not make a plan stale, while any apply or lifecycle
+	// change does.
+	Lineage     string `json:"lineage"`
+	Serial      uint64 `json:"serial"`
+	StateDigest string `json:"state_digest"`
 	// ConfigDigest is the digest of the configuration's files and variables.
 	ConfigDigest string    `json:"config_digest"`
 	CreatedAt    time.Time `json:"created_at"`
@@ -55,12 +60,13 @@ type Change struct {
 	// ChangedAttrs lists what differs between Before and After: config
 	// attributes as "config.<name>", other fields by block name. Sorted.
 	ChangedAttrs []string `json:"changed_attrs,omitempty"`
-	// SensitivePaths are config attribute paths ("config.password") whose
-	// values come from sensitive variables and render as (sensitive value).
-	SensitivePaths []string `json:"sensitive_paths,omitempty"`
 	// Permissions are the permissions the module requires of whoever
 	// applies it: its kind's manifest plus the block's own.
 	Permissions []string `json:"permissions,omitempty"`
+	// SealedConfig holds, for a sensitive module planned by the daemon, the
+	// config encrypted with a key only the daemon holds; After.Config is
+	// then empty, so the plan a client sees and saves shows none of it.
+	SealedConfig []byte `json:"sealed_config,omitempty"`
 	// Transitions are the lifecycle transitions, in order. They are the
 	// action's (Action.Transitions) adjusted to where the module is and is
 	// to be: a module created with state = "stopped" is only initialized

@@ -1,11 +1,18 @@
 package planner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nexus-run/nexus/internal/state"
+	"github.com/nexus-run/nexus/modules"
 )
 
 // ErrNotAPlan is returned (wrapped) by ReadFile for a file that is not a
@@ -68,11 +75,43 @@ func Decode(buf []byte) (*Plan, error) {
 	return &p, nil
 }
 
-// CheckFresh refuses a saved plan whose base state is not the current one.
-func (p *Plan) CheckFresh(lineage string, serial uint64) error {
-	if p.Lineage != "" && p.Lineage != lineage || p.Serial != serial {
-		return fmt.Errorf("%w: it was made against serial %d of the state, which is now at serial %d; run nexus plan again",
-			ErrStalePlan, p.Serial, serial)
+// CheckFresh refuses a plan whose base state is not the current one: the
+// lineage must match, and either the serial or the state digest (what the
+// plan assumed of every module's spec and lifecycle state) must be unchanged.
+func (p *Plan) CheckFresh(current *state.State) error {
+	lineage, serial := "", uint64(0)
+	if current != nil {
+		lineage, serial = current.Lineage, current.Serial
 	}
-	return nil
+	switch {
+	case p.Lineage != "" && p.Lineage != lineage:
+		return fmt.Errorf("%w: it was made against another state (lineage %s, now %s); run nexus plan again", ErrStalePlan, p.Lineage, lineage)
+	case p.Serial == serial:
+		return nil
+	case p.StateDigest != "" && p.StateDigest == StateDigest(current):
+		return nil
+	}
+	return fmt.Errorf("%w: it was made against serial %d of the state, which is now at serial %d with other modules or lifecycle states; run nexus plan again",
+		ErrStalePlan, p.Serial, serial)
+}
+
+// StateDigest is the digest of what a plan assumes of a state: each
+// module's address, spec (its config by digest) and lifecycle state. The
+// daemon's bookkeeping (uptime, usage, restarts, errors, blobs) is left out.
+func StateDigest(st *state.State) string {
+	h := sha256.New()
+	if st == nil {
+		return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	for _, addr := range st.Addresses() {
+		m := st.Modules[addr]
+		spec := m.Spec
+		spec.Config = modules.NewConfig(cty.EmptyObjectVal)
+		buf, err := json.Marshal(&spec)
+		if err != nil {
+			panic(fmt.Sprintf("state digest: %v", err)) // specs are plain data
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", addr, m.ConfigDigest, m.State, buf)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nexus-run/nexus/modules"
 )
 
 func TestPlanFile_roundTrip(t *testing.T) {
@@ -60,14 +62,32 @@ func TestPlanFile_refusesOtherFiles(t *testing.T) {
 }
 
 func TestPlan_checkFresh(t *testing.T) {
-	p := &Plan{Lineage: "L", Serial: 3}
-	if err := p.CheckFresh("L", 3); err != nil {
+	cfg := cfgOf(mod(t, "a", "b", "target", nil))
+	st := applied(cfg)
+	st.Lineage = "L"
+	p := &Plan{Lineage: "L", Serial: st.Serial, StateDigest: StateDigest(st)}
+	if err := p.CheckFresh(st); err != nil {
 		t.Errorf("got %v for the same state", err)
 	}
-	if err := p.CheckFresh("L", 4); !errors.Is(err, ErrStalePlan) {
-		t.Errorf("got %v, want ErrStalePlan", err)
+
+	bookkeeping := st.Clone()
+	bookkeeping.Serial++
+	bookkeeping.Modules["module.a.b"].UptimeSeconds = 99
+	bookkeeping.Modules["module.a.b"].Restarts = 3
+	if err := p.CheckFresh(bookkeeping); err != nil {
+		t.Errorf("uptime and restarts made the plan stale: %v", err)
 	}
-	if err := p.CheckFresh("M", 3); !errors.Is(err, ErrStalePlan) {
+
+	failed := st.Clone()
+	failed.Serial++
+	failed.Modules["module.a.b"].State = modules.StateFailed
+	if err := p.CheckFresh(failed); !errors.Is(err, ErrStalePlan) {
+		t.Errorf("got %v after a lifecycle change, want ErrStalePlan", err)
+	}
+
+	other := st.Clone()
+	other.Lineage = "M"
+	if err := p.CheckFresh(other); !errors.Is(err, ErrStalePlan) {
 		t.Errorf("got %v for another lineage, want ErrStalePlan", err)
 	}
 }

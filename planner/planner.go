@@ -30,9 +30,12 @@ type Options struct {
 	Now time.Time
 }
 
-// desired is one module instance of the config, with what the diff needs.
+// desired is one module instance of the config, with what the diff needs:
+// its spec (a copy, completed with its sensitive paths) and the digests of
+// its config attributes.
 type desired struct {
 	mod         *config.Module
+	spec        *modules.Spec
 	attrDigests map[string]string
 }
 
@@ -40,6 +43,7 @@ type desired struct {
 // to the config. st may be nil (no state yet). Problems with the options,
 // such as a -target that matches nothing, are diagnostics.
 func Make(cfg *config.Config, st *state.State, opts Options) (*Plan, hcl.Diagnostics) {
+	base := st
 	if st == nil {
 		st = state.New(cfg.Project)
 		st.Lineage = ""
@@ -52,7 +56,9 @@ func Make(cfg *config.Config, st *state.State, opts Options) (*Plan, hcl.Diagnos
 	if !opts.Destroy {
 		for _, m := range cfg.Modules {
 			_, attrs := m.Spec.Config.Digests()
-			want[m.Spec.Address] = &desired{mod: m, attrDigests: attrs}
+			spec := m.Spec
+			spec.SensitivePaths = sensitivePaths(m)
+			want[m.Spec.Address] = &desired{mod: m, spec: &spec, attrDigests: attrs}
 		}
 	}
 	p := &Plan{
@@ -60,6 +66,7 @@ func Make(cfg *config.Config, st *state.State, opts Options) (*Plan, hcl.Diagnos
 		Project:       cfg.Project,
 		Lineage:       st.Lineage,
 		Serial:        st.Serial,
+		StateDigest:   StateDigest(base),
 		ConfigDigest:  ConfigDigest(cfg),
 		CreatedAt:     now.UTC(),
 		Destroy:       opts.Destroy,
@@ -71,7 +78,7 @@ func Make(cfg *config.Config, st *state.State, opts Options) (*Plan, hcl.Diagnos
 	newG, oldG := newGraph(), newGraph()
 	for _, a := range all {
 		if d := want[a]; d != nil {
-			newG.add(a, d.mod.Spec.DependsOn, d.mod.Spec.After)
+			newG.add(a, d.spec.DependsOn, d.spec.After)
 		}
 		if m := st.Modules[a]; m != nil {
 			oldG.add(a, m.Spec.DependsOn, m.Spec.After)
@@ -131,9 +138,8 @@ func diff(addr string, d *desired, prior *state.Module, forceReplace bool) *Chan
 	case prior == nil || prior.State == modules.StateAbsent || prior.State == modules.StateUnloaded:
 		return createChange(d, prior)
 	}
-	spec := &d.mod.Spec
+	spec := d.spec
 	c := &Change{Address: addr, ID: spec.ID, Before: &prior.Spec, BeforeState: prior.State, After: spec}
-	c.SensitivePaths = sensitivePaths(d.mod)
 	c.ChangedAttrs = changedFields(prior, spec, d.attrDigests)
 
 	var reason string
@@ -201,8 +207,8 @@ func diff(addr string, d *desired, prior *state.Module, forceReplace bool) *Chan
 }
 
 func createChange(d *desired, prior *state.Module) *Change {
-	spec := &d.mod.Spec
-	c := &Change{Address: spec.Address, ID: spec.ID, Action: Create, After: spec, SensitivePaths: sensitivePaths(d.mod)}
+	spec := d.spec
+	c := &Change{Address: spec.Address, ID: spec.ID, Action: Create, After: spec}
 	c.Transitions = []modules.Transition{modules.TransitionInit, modules.TransitionLoad}
 	if spec.DesiredState == modules.DesiredStarted {
 		c.Transitions = append(c.Transitions, modules.TransitionStart)
@@ -300,6 +306,9 @@ func jsonEqual(a, b any) bool {
 }
 
 func sensitivePaths(m *config.Module) []string {
+	if len(m.SensitivePaths) == 0 {
+		return nil
+	}
 	out := make([]string, 0, len(m.SensitivePaths))
 	for _, p := range m.SensitivePaths {
 		out = append(out, "config"+pathString(p))

@@ -194,7 +194,8 @@ func reorder(steps []*Step, order []int) []*Step {
 }
 
 // assignWaves sets each change's wave from the step graph: its up step's
-// wave when it has one, else its down step's.
+// wave when it has one, else its down step's, numbered densely from 1 so a
+// reviewer reads "wave 1, wave 2" whatever the stops before them.
 func assignWaves(p *Plan) {
 	steps, err := Steps(p)
 	if err != nil {
@@ -204,6 +205,22 @@ func assignWaves(p *Plan) {
 		if s.Change != nil && (s.Phase == Up || s.Change.Wave == 0) {
 			s.Change.Wave = s.Wave
 		}
+	}
+	used := map[int]bool{}
+	for _, c := range p.Changes {
+		used[c.Wave] = true
+	}
+	waves := make([]int, 0, len(used))
+	for w := range used {
+		waves = append(waves, w)
+	}
+	sort.Ints(waves)
+	rank := make(map[int]int, len(waves))
+	for i, w := range waves {
+		rank[w] = i + 1
+	}
+	for _, c := range p.Changes {
+		c.Wave = rank[c.Wave]
 	}
 }
 

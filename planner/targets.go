@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nexus-run/nexus/internal/redact"
 	"github.com/nexus-run/nexus/internal/state"
 )
 
@@ -70,7 +71,8 @@ func selectScope(all []string, want map[string]*desired, st *state.State, newG, 
 	return scope, diags
 }
 
-// pathString renders a cty path as HCL traversal steps: .name, ["key"], [0].
+// pathString renders a cty path the way internal/redact names values:
+// .name, .key or ["odd key"], [0].
 func pathString(p cty.Path) string {
 	var b strings.Builder
 	for _, step := range p {
@@ -80,7 +82,7 @@ func pathString(p cty.Path) string {
 		case cty.IndexStep:
 			switch {
 			case s.Key.Type() == cty.String:
-				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+				b.WriteString(redact.KeyStep(s.Key.AsString()))
 			case s.Key.Type() == cty.Number:
 				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
 			}
