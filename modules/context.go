@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ type Context struct {
 	metrics                    *Metrics
 	limits                     Limits
 	timeouts                   Timeouts
+	dirOnce                    sync.Once
 
 	mu     sync.Mutex
 	config Config
@@ -46,9 +48,38 @@ func (c *Context) Address() string { return c.address }
 // Node returns the name of the host the daemon runs on.
 func (c *Context) Node() string { return c.node }
 
-// DataDir returns a directory the module owns (created by the runtime) for
-// logs, secret files and scratch data. It survives restarts.
-func (c *Context) DataDir() string { return c.dataDir }
+// DataDir returns a directory the module owns for logs, secret files and
+// scratch data. It survives restarts. The first call creates it (mode 0700,
+// tightening an existing one), so the thousands of modules that never need
+// one cost no file system work; should that fail, the error is logged and
+// the module's own use of the directory reports it. "" means the module has
+// no directory.
+func (c *Context) DataDir() string {
+	if c.dataDir != "" {
+		c.dirOnce.Do(func() {
+			if err := ensurePrivateDir(c.dataDir); err != nil {
+				c.logger.Error("create the module's data directory", "dir", c.dataDir, "error", err)
+			}
+		})
+	}
+	return c.dataDir
+}
+
+// ensurePrivateDir creates dir with mode 0700, or restricts an existing one
+// to 0700.
+func ensurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm() != 0o700 {
+		return os.Chmod(dir, 0o700)
+	}
+	return nil
+}
 
 // Logger returns a logger whose records carry the module's id.
 func (c *Context) Logger() *slog.Logger { return c.logger }
@@ -121,7 +152,7 @@ func (c *Context) callGoroutine(ctx context.Context, name string, fn func(contex
 	defer func() {
 		if p := recover(); p != nil {
 			c.logger.Error("module goroutine panicked", "goroutine", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", p)
+			err = fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
 	return fn(ctx)

@@ -14,13 +14,19 @@ import (
 // context's deadline. The call is abandoned and the module marked failed.
 var ErrTimeout = errors.New("transition timed out")
 
+// ErrPanic is wrapped by the error that stands for a recovered panic in a
+// module: in a lifecycle call, a Context.Go goroutine or Health.
+var ErrPanic = errors.New("module panicked")
+
 // InstanceOptions are what the runtime knows about a module instance before
 // it exists.
 type InstanceOptions struct {
 	Spec Spec
 	// Config is the resolved config (secret values in place of placeholders).
-	Config  Config
-	Node    string
+	Config Config
+	Node   string
+	// DataDir is the module's own directory, created on the module's
+	// first call of Context.DataDir; "" means none.
 	DataDir string
 	// Logger is the runtime's logger; the instance adds module_id.
 	Logger  *slog.Logger
@@ -133,6 +139,22 @@ func (i *Instance) Do(ctx context.Context, t Transition) error {
 	})
 }
 
+// SetConfig replaces the resolved config of a module that is not started,
+// such as the freshly resolved config the runtime hands a module before it
+// starts it again. A started module changes config only through Reconfigure,
+// so SetConfig refuses it with an error wrapping ErrInvalidTransition.
+func (i *Instance) SetConfig(cfg Config) error {
+	i.op.Lock()
+	defer i.op.Unlock()
+	if st := i.State(); st == StateStarted {
+		return fmt.Errorf("%s: %w: set config while %s (use reconfigure)", i.mc.id, ErrInvalidTransition, st)
+	}
+	i.mc.mu.Lock()
+	i.mc.config = cfg
+	i.mc.mu.Unlock()
+	return nil
+}
+
 // Reconfigure applies cfg in place. A module that does not implement
 // Reconfigurer just receives the new config through Context.Config (it is
 // read on next start). On error the module keeps its old config.
@@ -152,20 +174,30 @@ func (i *Instance) Reconfigure(ctx context.Context, cfg Config) error {
 
 // Health asks the module for its health. A module that is not started is
 // unhealthy and not ready; a panicking Health is unhealthy.
-func (i *Instance) Health(ctx context.Context) (h Health) {
+func (i *Instance) Health(ctx context.Context) Health {
+	h, _ := i.CheckHealth(ctx)
+	return h
+}
+
+// CheckHealth is Health that also reports a panic in the module's Health as
+// an error wrapping ErrPanic, for a supervisor that treats a panic as a
+// failure at once rather than as one unhealthy answer.
+func (i *Instance) CheckHealth(ctx context.Context) (h Health, err error) {
 	if st := i.State(); st != StateStarted {
 		d := map[string]string{"state": string(st)}
 		if err := i.LastError(); err != nil {
 			d["error"] = err.Error()
 		}
-		return Health{Status: StatusUnhealthy, Details: d}
+		return Health{Status: StatusUnhealthy, Details: d}, nil
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			h = Health{Status: StatusUnhealthy, Details: map[string]string{"error": fmt.Sprintf("health panicked: %v", p)}}
+			i.mc.logger.Error("module health panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("health: %w: %v", ErrPanic, p)
+			h = Health{Status: StatusUnhealthy, Details: map[string]string{"error": err.Error()}}
 		}
 	}()
-	return i.module.Health(ctx)
+	return i.module.Health(ctx), nil
 }
 
 // Usage returns the module's resource use: cpu and memory when it reports
@@ -210,12 +242,16 @@ func (i *Instance) transition(ctx context.Context, t Transition, fn func(context
 // call runs fn bounded by ctx: a module that ignores its context is
 // abandoned at the deadline, and a panic becomes an error.
 func (i *Instance) call(ctx context.Context, t Transition, fn func(context.Context) error) error {
+	budget := "its deadline"
+	if d, ok := ctx.Deadline(); ok {
+		budget = d.Sub(i.now()).Round(time.Millisecond).String()
+	}
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				i.mc.logger.Error("module panicked", "transition", t, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				done <- fmt.Errorf("panic: %v", p)
+				done <- fmt.Errorf("%w: %v", ErrPanic, p)
 			}
 		}()
 		done <- fn(ctx)
@@ -225,22 +261,25 @@ func (i *Instance) call(ctx context.Context, t Transition, fn func(context.Conte
 		return err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("%w after %s", ErrTimeout, deadlineAge(ctx, i.now()))
+			return fmt.Errorf("%w: the module did not return within %s", ErrTimeout, budget)
 		}
 		return ctx.Err()
 	}
 }
 
-func deadlineAge(ctx context.Context, now time.Time) string {
-	if d, ok := ctx.Deadline(); ok {
-		return now.Sub(d).Round(time.Millisecond).String() + " past the deadline"
-	}
-	return "its deadline"
-}
-
 // start opens a new started period and calls Start; on failure the period's
 // goroutines are cancelled and awaited.
 func (i *Instance) start(ctx context.Context) error {
+	i.mc.mu.Lock()
+	prev := i.mc.run
+	i.mc.mu.Unlock()
+	if prev != nil {
+		// Starting a failed module that was never stopped: its last
+		// period's goroutines must end before a new period begins.
+		if err := i.endRun(ctx, prev); err != nil {
+			return err
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &run{ctx: runCtx, cancel: cancel}
 	i.mc.mu.Lock()
@@ -251,7 +290,13 @@ func (i *Instance) start(ctx context.Context) error {
 	case <-i.mc.exits:
 	default:
 	}
-	if err := i.module.Start(ctx); err != nil {
+	err := i.module.Start(ctx)
+	if err == nil && ctx.Err() != nil {
+		// Start returned after its deadline: the caller was already told it
+		// failed, so what it started must not run on unsupervised.
+		err = ctx.Err()
+	}
+	if err != nil {
 		i.endRun(ctx, r)
 		return err
 	}

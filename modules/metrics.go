@@ -3,6 +3,7 @@ package modules
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,7 +84,11 @@ type Metrics struct {
 	kind, id string
 }
 
-func (m *Metrics) fullName(name string) string { return "nexus_" + m.kind + "_" + name }
+// fullName prefixes name with the kind, whose '-' (valid in kind names, not
+// in metric names) becomes '_'.
+func (m *Metrics) fullName(name string) string {
+	return "nexus_" + strings.ReplaceAll(m.kind, "-", "_") + "_" + name
+}
 
 // Counter returns the module's counter of that name.
 func (m *Metrics) Counter(name, help string) prometheus.Counter {

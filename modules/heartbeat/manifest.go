@@ -17,7 +17,7 @@ func Manifest() modules.Manifest {
 			"target":         {Type: cty.String, Required: true, HotReload: true, Description: "URL the beats are POSTed to."},
 			"interval":       {Type: cty.String, Default: cty.StringVal("10s"), HotReload: true, Description: "Time between beats, a duration like \"10s\"."},
 			"timeout":        {Type: cty.String, Default: cty.StringVal("5s"), HotReload: true, Description: "Timeout of one beat request."},
-			"api_key":        {Type: cty.String, Description: "Sent as \"Authorization: Bearer <api_key>\"; use secret()."},
+			"api_key":        {Type: cty.String, HotReload: true, Description: "Sent as \"Authorization: Bearer <api_key>\"; use secret(). A rotated key is picked up in place."},
 			"degraded_after": {Type: cty.Number, Default: cty.NumberIntVal(3), HotReload: true, Description: "Consecutive failed beats after which the module is degraded."},
 		}},
 		Validate: validate,

@@ -1,5 +1,3 @@
-// Package target is the `target` kind: a module that does nothing, a named
-// point in the graph to group dependencies, like a systemd target.
 package target
 
 import "github.com/nexus-run/nexus/modules"
