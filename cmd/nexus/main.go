@@ -1,16 +1,14 @@
 // Command nexus is the nexus CLI and daemon. It builds the registry of module
 // kinds and runs the command line; a custom build does the same with more
-// kinds (see examples/custom-module).
+// kinds (see examples/custom-module and package nexuscmd).
 package main
 
 import (
-	"fmt"
+	"os"
 
-	"github.com/nexus-run/nexus/internal/builtin"
-	"github.com/nexus-run/nexus/internal/version"
+	nexuscmd "github.com/nexus-run/nexus/cmd"
 )
 
 func main() {
-	reg := builtin.Registry()
-	fmt.Println("nexus", version.Version, reg.Kinds())
+	os.Exit(nexuscmd.Main(nexuscmd.Builtins(), os.Args[1:]))
 }

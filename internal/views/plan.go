@@ -87,7 +87,7 @@ func renderChange(b *strings.Builder, ch *planner.Change, c palette) {
 	if ch.Action == planner.Update && len(ch.Transitions) > 1 || ch.Action == planner.Start && len(ch.Transitions) > 1 {
 		fmt.Fprintf(b, "      %s\n", c.dim("transitions: "+transitionList(ch.Transitions)))
 	}
-	r := newValueRenderer(ch.SensitivePaths, spec.Sensitive)
+	r := newValueRenderer(hiddenPaths(ch))
 	switch ch.Action {
 	case planner.Create:
 		renderAttrs(b, r, ch.After.Config.Value(), "      ")
@@ -210,4 +210,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// hiddenPaths returns what a change's rendering hides: whatever either of
+// its specs hides, so that neither the old nor the new value of a sensitive
+// field shows.
+func hiddenPaths(ch *planner.Change) ([]string, bool) {
+	var paths []string
+	all := false
+	for _, s := range []*modules.Spec{ch.Before, ch.After} {
+		if s != nil {
+			paths = append(paths, s.SensitivePaths...)
+			all = all || s.Sensitive
+		}
+	}
+	return paths, all
 }

@@ -75,7 +75,7 @@ func NewJSONPlan(p *planner.Plan) *JSONPlan {
 		for _, t := range c.Transitions {
 			jc.Transitions = append(jc.Transitions, string(t))
 		}
-		r := redact.New(c.SensitivePaths, spec.Sensitive)
+		r := redact.New(hiddenPaths(c))
 		if c.Before != nil {
 			jc.Before = r.Object(c.Before.Config.Value())
 		}

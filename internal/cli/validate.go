@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nexus-run/nexus/config"
+	"github.com/nexus-run/nexus/internal/views"
+)
+
+func (a *App) validateCommand() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Check a topology for mistakes",
+		Long: `Validate loads every *.nexus.hcl and *.nexus.json file of DIR (default the
+current directory) and reports every mistake it finds, with file, line and
+column. It needs no daemon and no state.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := dirArg(args)
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return fmt.Errorf("%s is not a directory", dir)
+			}
+			cfg, diags := config.LoadDir(dir, config.Options{Registry: a.Registry, Env: envMap(a.environ())})
+			if jsonOut {
+				if err := views.ValidateJSON(a.Stdout, diags, filesOf(cfg)); err != nil {
+					return err
+				}
+				if diags.HasErrors() {
+					return exitCode(1)
+				}
+				return nil
+			}
+			if err := a.reportDiags(diags, filesOf(cfg)); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stdout, "%s The configuration is valid: %d modules.\n", palette{on: a.color(a.Stdout)}.green("Success!"), len(cfg.Modules))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the result as JSON (Terraform's validate -json shape)")
+	return cmd
+}
