@@ -82,6 +82,31 @@ func (c *Change) Spec() *modules.Spec {
 	return c.Before
 }
 
+// Verbs returns the permissions applying c needs beside "apply": its
+// action's verbs and the verb of each transition it performs (init and load
+// need module.load, start module.start, stop module.stop, unload
+// module.unload, reconfigure module.reconfigure). Sorted, de-duplicated.
+func (c *Change) Verbs() []string {
+	set := map[string]bool{}
+	for _, v := range c.Action.Verbs() {
+		set[v] = true
+	}
+	for _, t := range c.Transitions {
+		set[transitionVerbs[t]] = true
+	}
+	delete(set, "")
+	return sortedKeys(set)
+}
+
+var transitionVerbs = map[modules.Transition]string{
+	modules.TransitionInit:        "module.load",
+	modules.TransitionLoad:        "module.load",
+	modules.TransitionStart:       "module.start",
+	modules.TransitionStop:        "module.stop",
+	modules.TransitionUnload:      "module.unload",
+	modules.TransitionReconfigure: "module.reconfigure",
+}
+
 // Summary counts a plan's changes the way its summary line reports them.
 type Summary struct {
 	Create, Update, Replace, Destroy, Start, Stop, Restart int

@@ -343,3 +343,23 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+func TestChange_verbsCoverEveryTransition(t *testing.T) {
+	tests := map[string]struct {
+		c    Change
+		want []string
+	}{
+		"create":               {Change{Action: Create, Transitions: Create.Transitions()}, []string{"module.load", "module.start"}},
+		"destroy":              {Change{Action: Destroy, Transitions: Destroy.Transitions()}, []string{"module.stop", "module.unload"}},
+		"update and start":     {Change{Action: Update, Transitions: []modules.Transition{modules.TransitionReconfigure, modules.TransitionStart}}, []string{"module.reconfigure", "module.start"}},
+		"resumed start":        {Change{Action: Start, Transitions: []modules.Transition{modules.TransitionLoad, modules.TransitionStart}}, []string{"module.load", "module.start"}},
+		"update hiding a stop": {Change{Action: Update, Transitions: []modules.Transition{modules.TransitionStop}}, []string{"module.reconfigure", "module.stop"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tt.c.Verbs(); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

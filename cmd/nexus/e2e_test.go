@@ -514,10 +514,12 @@ func TestE2E_sigkillRecovery(t *testing.T) {
 	}
 
 	d.start()
+	// The daemon answers /healthz at once and is ready once every recorded
+	// module is back; the modules left half-created are not ready yet.
 	waitFor(t, "the recorded modules to come back", 60*time.Second, func() bool {
 		n := 0
-		for _, st := range d.status().states() {
-			if st == "started" {
+		for _, m := range d.status().Projects[0].Modules {
+			if m.State == "started" && m.Health.Status == "healthy" {
 				n++
 			}
 		}

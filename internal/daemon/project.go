@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/nexus-run/nexus/executor"
 	"github.com/nexus-run/nexus/internal/audit"
@@ -150,6 +153,16 @@ func (p *project) onEvent(ev runtime.Event) {
 func (d *Daemon) recoverProject(ctx context.Context, name string) error {
 	p, err := d.project(ctx, name)
 	if err != nil {
+		return err
+	}
+	// Recovery is an apply of sorts: it holds the project's lock, so no
+	// apply runs against half-recovered modules.
+	lock := state.LockInfo{ID: uuid.NewString(), Operation: "recover", Who: unixPrincipal(d.uid), Node: d.node, Created: d.now().UTC()}
+	if err := state.WaitLock(ctx, d.store, name, lock, time.Minute); err != nil {
+		return fmt.Errorf("bring back project %q: %w", name, err)
+	}
+	defer d.store.Unlock(context.WithoutCancel(ctx), name, lock.ID)
+	if err := p.rec.reload(ctx); err != nil {
 		return err
 	}
 	doc := p.rec.snapshot()
