@@ -47,3 +47,22 @@ func CheckChange(c Change) error {
 	}
 	return nil
 }
+
+// CheckPut reports whether doc can be written by Put with prev: a valid
+// document of a usable project whose serial is prev+1. Stores call it
+// before touching anything.
+func CheckPut(doc *State, prev uint64) error {
+	if doc == nil {
+		return errors.New("put state: nil document")
+	}
+	if err := CheckProject(doc.Project); err != nil {
+		return fmt.Errorf("put state: %w", err)
+	}
+	if err := doc.Validate(); err != nil {
+		return fmt.Errorf("put state of %q: refusing to write an invalid document: %w", doc.Project, err)
+	}
+	if doc.Serial != prev+1 {
+		return fmt.Errorf("put state of %q: %w: document serial %d must be prev+1 = %d", doc.Project, ErrSerialConflict, doc.Serial, prev+1)
+	}
+	return nil
+}

@@ -45,26 +45,33 @@ func applied(cfg *config.Config) *state.State {
 
 func TestPlan_golden(t *testing.T) {
 	base := load(t, "testdata/plans/base")
+	// Each case plans its directory's config (the base config when dir is
+	// "base") against a state; the golden files live in testdata/plans/<case>.
 	tests := map[string]struct {
+		dir   string
 		state func() *state.State
 		opts  planner.Options
 	}{
-		"create":  {state: func() *state.State { return nil }},
+		"create":  {dir: "base", state: func() *state.State { return nil }},
 		"update":  {state: func() *state.State { return applied(base) }},
 		"replace": {state: func() *state.State { return applied(base) }},
 		"destroy": {state: func() *state.State { return applied(base) }},
 		"stop":    {state: func() *state.State { return applied(base) }},
-		"start": {state: func() *state.State {
+		"start": {dir: "base", state: func() *state.State {
 			st := applied(base)
 			st.Modules["module.vitals.heartbeat"].State = modules.StateFailed
 			st.Modules["module.vitals.heartbeat"].LastError = "exit status 2"
 			return st
 		}},
-		"target": {state: func() *state.State { return nil }, opts: planner.Options{Targets: []string{"module.vitals.pager"}}},
+		"target": {dir: "base", state: func() *state.State { return nil }, opts: planner.Options{Targets: []string{"module.vitals.pager"}}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			cfg := load(t, filepath.Join("testdata/plans", name))
+			dir := tt.dir
+			if dir == "" {
+				dir = name
+			}
+			cfg := load(t, filepath.Join("testdata/plans", dir))
 			tt.opts.Now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 			p, diags := planner.Make(cfg, tt.state(), tt.opts)
 			if diags.HasErrors() {

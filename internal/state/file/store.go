@@ -126,7 +126,7 @@ func (s *Store) Get(ctx context.Context, project string) (*state.State, error) {
 
 // Put writes doc in full if the stored serial is prev; see state.Store.
 func (s *Store) Put(ctx context.Context, doc *state.State, prev uint64, reason string) error {
-	if err := checkPut(doc, prev); err != nil {
+	if err := state.CheckPut(doc, prev); err != nil {
 		return err
 	}
 	p, err := s.project(doc.Project)
@@ -151,23 +151,6 @@ func (s *Store) Put(ctx context.Context, doc *state.State, prev uint64, reason s
 	})
 	if err != nil {
 		return fmt.Errorf("put state of %q: %w", doc.Project, err)
-	}
-	return nil
-}
-
-// checkPut validates a document before any store touches anything.
-func checkPut(doc *state.State, prev uint64) error {
-	if doc == nil {
-		return errors.New("put state: nil document")
-	}
-	if err := state.CheckProject(doc.Project); err != nil {
-		return fmt.Errorf("put state: %w", err)
-	}
-	if err := doc.Validate(); err != nil {
-		return fmt.Errorf("put state of %q: refusing to write an invalid document: %w", doc.Project, err)
-	}
-	if doc.Serial != prev+1 {
-		return fmt.Errorf("put state of %q: %w: document serial %d must be prev+1 = %d", doc.Project, state.ErrSerialConflict, doc.Serial, prev+1)
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // Put replaces the project's module rows in one transaction, check-and-set
 // on the project row's serial and lineage.
 func (s *Store) Put(ctx context.Context, doc *state.State, prev uint64, reason string) error {
-	if err := checkPut(doc, prev); err != nil {
+	if err := state.CheckPut(doc, prev); err != nil {
 		return err
 	}
 	if err := s.check(doc.Project); err != nil {
@@ -44,22 +44,6 @@ func (s *Store) Put(ctx context.Context, doc *state.State, prev uint64, reason s
 	})
 	if err != nil {
 		return s.wrap("put", doc.Project, err)
-	}
-	return nil
-}
-
-func checkPut(doc *state.State, prev uint64) error {
-	if doc == nil {
-		return errors.New("put state: nil document")
-	}
-	if err := state.CheckProject(doc.Project); err != nil {
-		return fmt.Errorf("put state: %w", err)
-	}
-	if err := doc.Validate(); err != nil {
-		return fmt.Errorf("put state of %q: refusing to write an invalid document: %w", doc.Project, err)
-	}
-	if doc.Serial != prev+1 {
-		return fmt.Errorf("put state of %q: %w: document serial %d must be prev+1 = %d", doc.Project, state.ErrSerialConflict, doc.Serial, prev+1)
 	}
 	return nil
 }
