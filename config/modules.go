@@ -202,8 +202,7 @@ func checkKindVersion(a *hcl.Attribute, constraint string, m modules.Manifest) h
 // blockString evaluates a per-block string (kind, version) with variables
 // and locals.
 func (l *loader) blockString(b *moduleBlock, a *hcl.Attribute) (string, bool) {
-	sc := scope{noModules: fmt.Sprintf("The %s argument cannot refer to a module: it must be known before any module is evaluated.", a.Name)}
-	if _, ok := l.checkRefs(a.Expr, sc); !ok {
+	if _, ok := l.checkRefs(a.Expr, scope{blockArg: a.Name}); !ok {
 		b.failed = true
 		return "", false
 	}

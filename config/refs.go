@@ -11,9 +11,11 @@ import (
 
 // scope says which references an expression may make.
 type scope struct {
-	// modules allows module.<group>.<name>; noModules explains why not.
+	// modules allows module.<group>.<name>; noModules explains why not,
+	// or blockArg names the per-block argument (kind, version) that may not.
 	modules   bool
 	noModules string
+	blockArg  string
 	// each and count allow each.* and count.index.
 	each, count bool
 }
@@ -72,6 +74,10 @@ func (l *loader) checkRef(t hcl.Traversal, sc scope, refs *references) *hcl.Diag
 		refs.locals = append(refs.locals, lv)
 	case "module":
 		if !sc.modules {
+			if sc.blockArg != "" {
+				return errorDiag(rng, "Invalid reference",
+					"The %s argument cannot refer to a module: it must be known before any module is evaluated.", sc.blockArg)
+			}
 			return errorDiag(rng, "Invalid reference", "%s", sc.noModules)
 		}
 		ref, d := l.moduleRef(t)

@@ -25,6 +25,18 @@ type Recorder interface {
 	Record(ctx context.Context, r Result) error
 }
 
+// DeferredRecorder is a Recorder that can also take the last outcome of a
+// step without waiting for it to be durable: RecordDeferred returns at
+// once, and the executor calls wait (once, from one goroutine, in the order
+// the outcomes were deferred) and starts the step's dependents only after
+// wait has returned nil; an error fails the step. The step's slot of the
+// parallelism is freed meanwhile, so other transitions run while writes
+// wait for the disk, and a store that commits in groups gets larger ones.
+type DeferredRecorder interface {
+	Recorder
+	RecordDeferred(ctx context.Context, r Result) (wait func() error)
+}
+
 // Observer receives the apply's events. It is called from several
 // goroutines at once and must be safe for that, and quick.
 type Observer interface {

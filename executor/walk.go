@@ -33,12 +33,24 @@ type walker struct {
 	now     func() time.Time
 	hard    context.Context
 	sum     Summary
+	// parked marks the steps that waited for their dependencies' readiness
+	// (see park); parkErr holds why a wait failed, for the step's start.
+	parked  []bool
+	parkErr []error
 }
 
 type outcome struct {
 	step        int
 	transitions int
 	err         *StepError
+	// unparked marks a parked step whose dependencies are ready (or will
+	// not be: parkErr says why).
+	unparked bool
+	parkErr  error
+	// wait, when set, is the step's last record, accepted but not durable
+	// yet (see DeferredRecorder); durable marks the outcome once it is.
+	wait    func() error
+	durable bool
 }
 
 // Apply performs the plan's changes and returns what happened. The error is
@@ -78,6 +90,8 @@ func newWalker(steps []*planner.Step, rt Runtime, rec Recorder, obs Observer, o 
 		steps: steps, rt: rt, rec: rec, obs: obs,
 		status:  make([]stepStatus, len(steps)),
 		cause:   make([]string, len(steps)),
+		parked:  make([]bool, len(steps)),
+		parkErr: make([]error, len(steps)),
 		waiting: make([]int, len(steps)),
 		next:    make([][]int, len(steps)),
 		now:     o.Now,
@@ -104,33 +118,41 @@ func newWalker(steps []*planner.Step, rt Runtime, rec Recorder, obs Observer, o 
 // runEager starts each step as soon as its predecessors are done, at most
 // par at once, and stops starting new ones when ctx is cancelled.
 func (w *walker) runEager(ctx context.Context, par int) {
-	done := make(chan outcome)
+	pool := w.newPool()
+	defer pool.close()
 	var ready []int
 	for i := range w.steps {
 		if w.waiting[i] == 0 {
 			ready = append(ready, i)
 		}
 	}
-	inflight := 0
 	for {
-		for len(ready) > 0 && inflight < par && ctx.Err() == nil {
+		for len(ready) > 0 && pool.inflight < par && ctx.Err() == nil {
 			i := ready[len(ready)-1]
 			ready = ready[:len(ready)-1]
 			if w.resolveWithoutRunning(i) {
 				ready = append(ready, w.release(i)...)
 				continue
 			}
+			if deps := w.parkFor(i); deps != nil {
+				pool.park(ctx, i, deps)
+				continue
+			}
 			w.status[i] = running
-			inflight++
-			go func() { done <- w.runStep(i) }()
+			pool.run(i)
 		}
-		if inflight == 0 {
+		if !pool.busy() {
 			return
 		}
-		out := <-done
-		inflight--
-		w.finish(out)
-		ready = append(ready, w.release(out.step)...)
+		out, settled := pool.next()
+		switch {
+		case out.unparked:
+			w.parkErr[out.step] = out.parkErr
+			ready = append(ready, out.step)
+		case settled:
+			w.finish(out)
+			ready = append(ready, w.release(out.step)...)
+		}
 	}
 }
 
@@ -142,29 +164,37 @@ func (w *walker) runWaves(ctx context.Context, par int) {
 		byWave[s.Wave] = append(byWave[s.Wave], i)
 		maxWave = max(maxWave, s.Wave)
 	}
-	done := make(chan outcome)
+	pool := w.newPool()
+	defer pool.close()
 	for wave := 0; wave <= maxWave && ctx.Err() == nil; wave++ {
 		queue := byWave[wave]
-		inflight := 0
-		for len(queue) > 0 || inflight > 0 {
-			for len(queue) > 0 && inflight < par && ctx.Err() == nil {
+		for len(queue) > 0 || pool.busy() {
+			for len(queue) > 0 && pool.inflight < par && ctx.Err() == nil {
 				i := queue[0]
 				queue = queue[1:]
 				if w.resolveWithoutRunning(i) {
 					w.release(i)
 					continue
 				}
+				if deps := w.parkFor(i); deps != nil {
+					pool.park(ctx, i, deps)
+					continue
+				}
 				w.status[i] = running
-				inflight++
-				go func() { done <- w.runStep(i) }()
+				pool.run(i)
 			}
-			if inflight == 0 {
+			if !pool.busy() {
 				break
 			}
-			out := <-done
-			inflight--
-			w.finish(out)
-			w.release(out.step)
+			out, settled := pool.next()
+			switch {
+			case out.unparked:
+				w.parkErr[out.step] = out.parkErr
+				queue = append(queue, out.step)
+			case settled:
+				w.finish(out)
+				w.release(out.step)
+			}
 		}
 	}
 }
@@ -221,18 +251,24 @@ func (w *walker) runStep(i int) outcome {
 	s := w.steps[i]
 	c := s.Change
 	out := outcome{step: i}
-	for _, t := range s.Transitions {
+	deferred, _ := w.rec.(DeferredRecorder)
+	for k, t := range s.Transitions {
 		spec := c.After
 		if s.Phase == planner.Down || spec == nil {
 			spec = c.Before
 		}
 		w.emit(Event{Type: EventTransitionStart, Address: c.Address, ID: c.ID, Action: c.Action, Wave: s.Wave, Transition: t})
 		started := w.now()
-		err := w.perform(spec, t)
+		err := w.perform(i, spec, t)
 		finished := w.now()
 		out.transitions++
-		if w.rec != nil {
-			if rerr := w.rec.Record(w.hard, Result{Change: c, Transition: t, Spec: spec, Err: err, Started: started, Finished: finished}); rerr != nil && err == nil {
+		res := Result{Change: c, Transition: t, Spec: spec, Err: err, Started: started, Finished: finished}
+		switch {
+		case deferred != nil && err == nil && k == len(s.Transitions)-1:
+			// The step's dependents wait for this record; the slot does not.
+			out.wait = deferred.RecordDeferred(w.hard, res)
+		case w.rec != nil:
+			if rerr := w.rec.Record(w.hard, res); rerr != nil && err == nil {
 				err = fmt.Errorf("the state could not be saved: %w", rerr)
 			}
 		}
@@ -249,10 +285,14 @@ func (w *walker) runStep(i int) outcome {
 	return out
 }
 
-// perform runs one transition; a start first waits for the module's hard
-// dependencies to be ready.
-func (w *walker) perform(spec *modules.Spec, t modules.Transition) error {
-	if t == modules.TransitionStart {
+// perform runs one transition of step i; a start first waits for the
+// module's hard dependencies to be ready (unless a wait while parked
+// already failed).
+func (w *walker) perform(i int, spec *modules.Spec, t modules.Transition) error {
+	if t == modules.TransitionStart && w.parkErr[i] != nil {
+		return w.parkErr[i]
+	}
+	if t == modules.TransitionStart && len(spec.DependsOn) > 0 && !w.allReady(spec.DependsOn) {
 		ctx, cancel := context.WithTimeout(w.hard, spec.Timeouts.Start.D())
 		defer cancel()
 		for _, dep := range spec.DependsOn {

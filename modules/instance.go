@@ -41,7 +41,10 @@ type InstanceOptions struct {
 // transition against the current state, bounds it by its context, recovers
 // a panic into an error (the module is then failed, the daemon goes on), and
 // logs each transition with module_id, old_state, new_state, transition and
-// duration_ms. It is safe for concurrent use; transitions are serialised.
+// duration_ms, through the context the transition was given (so a handler
+// may add what the context carries, as the daemon's adds the principal and
+// request_id of the apply). It is safe for concurrent use; transitions are
+// serialised.
 type Instance struct {
 	module Module
 	mc     *Context
@@ -230,12 +233,16 @@ func (i *Instance) transition(ctx context.Context, t Transition, fn func(context
 	}
 	i.state = next
 	i.mu.Unlock()
-	attrs := []any{"transition", t, "old_state", old, "new_state", next, "duration_ms", dur.Milliseconds()}
+	// Plain string attributes: a State or Transition passed as any would be
+	// JSON-encoded through reflection, on every transition.
+	attrs := [5]slog.Attr{slog.String("transition", string(t)), slog.String("old_state", string(old)),
+		slog.String("new_state", string(next)), slog.Int64("duration_ms", dur.Milliseconds())}
 	if err != nil {
-		i.mc.logger.Error("transition failed", append(attrs, "error", err)...)
+		attrs[4] = slog.Any("error", err)
+		i.mc.logger.LogAttrs(ctx, slog.LevelError, "transition failed", attrs[:]...)
 		return fmt.Errorf("%s %s: %w", t, i.mc.id, err)
 	}
-	i.mc.logger.Info("transition", attrs...)
+	i.mc.logger.LogAttrs(ctx, slog.LevelInfo, "transition", attrs[:4]...)
 	return nil
 }
 

@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/nexus-run/nexus/internal/state"
 	"github.com/nexus-run/nexus/modules"
 )
@@ -103,15 +101,22 @@ func StateDigest(st *state.State) string {
 	if st == nil {
 		return "sha256:" + hex.EncodeToString(h.Sum(nil))
 	}
+	var buf []byte
 	for _, addr := range st.Addresses() {
 		m := st.Modules[addr]
 		spec := m.Spec
-		spec.Config = modules.NewConfig(cty.EmptyObjectVal)
-		buf, err := json.Marshal(&spec)
-		if err != nil {
+		spec.Config = modules.Config{} // the config counts by its digest
+		buf = append(buf[:0], addr...)
+		buf = append(buf, 0)
+		buf = append(buf, m.ConfigDigest...)
+		buf = append(buf, 0)
+		buf = append(buf, m.State...)
+		buf = append(buf, 0)
+		var err error
+		if buf, err = spec.AppendJSON(buf); err != nil {
 			panic(fmt.Sprintf("state digest: %v", err)) // specs are plain data
 		}
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", addr, m.ConfigDigest, m.State, buf)
+		h.Write(append(buf, '\n'))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

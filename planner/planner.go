@@ -3,8 +3,8 @@ package planner
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -262,26 +262,36 @@ func changedFields(prior *state.Module, spec *modules.Spec, attrs map[string]str
 	}
 	old := &prior.Spec
 	fields := []struct {
-		name string
-		a, b any
+		name  string
+		equal bool
 	}{
-		{"health", old.Health, spec.Health},
-		{"restart", old.Restart, spec.Restart},
-		{"timeouts", old.Timeouts, spec.Timeouts},
-		{"permissions", old.Permissions, spec.Permissions},
-		{"depends_on", old.DependsOn, spec.DependsOn},
-		{"after", old.After, spec.After},
-		{"on_secret_change", old.OnSecretChange, spec.OnSecretChange},
-		{"sensitive", old.Sensitive, spec.Sensitive},
-		{"secrets", old.Secrets, spec.Secrets},
+		{"health", equalHealth(old.Health, spec.Health)},
+		{"restart", old.Restart == spec.Restart},
+		{"timeouts", old.Timeouts == spec.Timeouts},
+		{"permissions", slices.Equal(old.Permissions, spec.Permissions)},
+		{"depends_on", slices.Equal(old.DependsOn, spec.DependsOn)},
+		{"after", slices.Equal(old.After, spec.After)},
+		{"on_secret_change", old.OnSecretChange == spec.OnSecretChange},
+		{"sensitive", old.Sensitive == spec.Sensitive},
+		{"secrets", slices.Equal(old.Secrets, spec.Secrets)},
 	}
 	for _, f := range fields {
-		if !jsonEqual(f.a, f.b) {
+		if !f.equal {
 			out = append(out, f.name)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// equalHealth reports whether two health blocks check the same way (nil
+// and empty exec lists alike, as they read back from JSON).
+func equalHealth(a, b *modules.HealthCheck) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.HTTP == b.HTTP && a.TCP == b.TCP && slices.Equal(a.Exec, b.Exec) &&
+		a.Interval == b.Interval && a.Timeout == b.Timeout && a.FailureThreshold == b.FailureThreshold
 }
 
 // coldAttrs returns the changed config attributes the kind cannot reload in place.
@@ -297,12 +307,6 @@ func coldAttrs(changed []string, m modules.Manifest) []string {
 		}
 	}
 	return cold
-}
-
-func jsonEqual(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
 }
 
 func sensitivePaths(m *config.Module) []string {
@@ -339,13 +343,13 @@ func permissions(c *Change, cfg *config.Config) []string {
 func ConfigDigest(cfg *config.Config) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "project=%s\n", cfg.Project)
+	var buf []byte
 	for _, m := range cfg.Modules {
-		buf, err := json.Marshal(&m.Spec)
-		if err != nil {
+		var err error
+		if buf, err = m.Spec.AppendJSON(buf[:0]); err != nil {
 			panic(fmt.Sprintf("config digest: %v", err)) // specs are plain data
 		}
-		h.Write(buf)
-		h.Write([]byte{'\n'})
+		h.Write(append(buf, '\n'))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

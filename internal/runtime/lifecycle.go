@@ -114,7 +114,7 @@ func (r *Runtime) startLocked(ctx context.Context, u *unit, spec *modules.Spec) 
 		// Already running (a restart got there first): keep it so, under
 		// supervision; it is what was asked unless the config differs.
 		r.supervise(u)
-		if spec.Config.Value().RawEquals(cur.Config.Value()) {
+		if spec.Config.Equal(cur.Config) {
 			return nil
 		}
 		return fmt.Errorf("start %s: %w: start from started with another config (reconfigure it)", u.addr, modules.ErrInvalidTransition)
@@ -122,7 +122,7 @@ func (r *Runtime) startLocked(ctx context.Context, u *unit, spec *modules.Spec) 
 	if _, err := inst.State().Next(t); err != nil {
 		return fmt.Errorf("start %s: %w", u.addr, err)
 	}
-	if !fresh || !spec.Config.Value().RawEquals(cur.Config.Value()) {
+	if !fresh || !spec.Config.Equal(cur.Config) {
 		if err := r.resolveInto(ctx, u, inst, spec); err != nil {
 			return fmt.Errorf("start %s: %w", u.addr, err)
 		}

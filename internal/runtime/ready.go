@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"fmt"
+
+	"github.com/nexus-run/nexus/modules"
 )
 
 // WaitReady blocks until the module at address is ready: its `health`
@@ -36,6 +38,18 @@ func (r *Runtime) WaitReady(ctx context.Context, address string) error {
 			return fmt.Errorf("%s is not ready: %w%s", address, ctx.Err(), r.lastHealth(u))
 		}
 	}
+}
+
+// Ready reports whether the module at address is ready now, without
+// waiting: what WaitReady would return at once without error.
+func (r *Runtime) Ready(address string) bool {
+	u := r.lookup(address)
+	if u == nil {
+		return false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.inst != nil && !u.gone && u.inst.State() == modules.StateStarted && u.health.Ready
 }
 
 // lastHealth describes u's last health for a readiness timeout.

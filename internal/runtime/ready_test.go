@@ -157,3 +157,24 @@ func TestRuntime_execHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRuntime_readyAnswersAtOnce(t *testing.T) {
+	e := newEnv(t)
+	s := spec("module.a.one")
+	if e.rt.Ready(s.Address) {
+		t.Fatalf("got: ready before init\nwant: not ready")
+	}
+	e.create(s)
+	if err := e.rt.WaitReady(context.Background(), s.Address); err != nil {
+		t.Fatal(err)
+	}
+	if !e.rt.Ready(s.Address) {
+		t.Fatalf("got: not ready once WaitReady returned\nwant: ready")
+	}
+	if err := e.rt.Do(context.Background(), s, modules.TransitionStop); err != nil {
+		t.Fatal(err)
+	}
+	if e.rt.Ready(s.Address) {
+		t.Fatalf("got: ready once stopped\nwant: not ready")
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,7 +295,7 @@ func (r *Runtime) allUnits() []*unit {
 		units = append(units, u)
 	}
 	r.mu.Unlock()
-	sort.Slice(units, func(i, j int) bool { return units[i].addr < units[j].addr })
+	slices.SortFunc(units, func(a, b *unit) int { return strings.Compare(a.addr, b.addr) })
 	return units
 }
 

@@ -45,11 +45,13 @@ type unit struct {
 	// next one (after a reconfigure that changed the checks); a stop
 	// drops it.
 	pending *cause
+	// changed is closed at the unit's next change, for readiness waiters;
+	// nil while nobody waits (most changes have no waiter).
 	changed chan struct{}
 }
 
 func newUnit(addr string) *unit {
-	return &unit{addr: addr, sem: make(chan struct{}, 1), changed: make(chan struct{})}
+	return &unit{addr: addr, sem: make(chan struct{}, 1)}
 }
 
 // lock takes the module's operation lock, or gives up when ctx ends.
@@ -71,8 +73,19 @@ func (u *unit) unlock() { <-u.sem }
 
 // notifyLocked wakes everyone waiting for a change of the unit. u.mu is held.
 func (u *unit) notifyLocked() {
-	close(u.changed)
-	u.changed = make(chan struct{})
+	if u.changed != nil {
+		close(u.changed)
+		u.changed = nil
+	}
+}
+
+// changedLocked returns the channel closed at the unit's next change. u.mu
+// is held.
+func (u *unit) changedLocked() <-chan struct{} {
+	if u.changed == nil {
+		u.changed = make(chan struct{})
+	}
+	return u.changed
 }
 
 // instance returns the unit's instance and whether it is still the
@@ -175,7 +188,7 @@ func (u *unit) readiness() (ready bool, changed <-chan struct{}, err error) {
 	case st == modules.StateStarted || u.sup != nil:
 		// Started and not ready yet, or between the stop and the start of
 		// a restart.
-		return false, u.changed, nil
+		return false, u.changedLocked(), nil
 	case st == modules.StateFailed:
 		return false, nil, fmt.Errorf("%w%s", ErrModuleFailed, suffix(u.lastErr))
 	}

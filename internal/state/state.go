@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -133,28 +132,6 @@ func (s *State) Validate() error {
 		}
 	}
 	return nil
-}
-
-// Decode parses and validates a state document. Any problem is an error
-// wrapping ErrCorrupt or ErrUnsupportedVersion; the caller must then leave
-// whatever held the bytes untouched.
-func Decode(buf []byte) (*State, error) {
-	var s State
-	if err := json.Unmarshal(buf, &s); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	if s.Modules == nil {
-		s.Modules = map[string]*Module{}
-	}
-	return &s, nil
-}
-
-// Encode renders a document as indented JSON, modules sorted by address.
-func Encode(s *State) ([]byte, error) {
-	return json.MarshalIndent(s, "", "  ")
 }
 
 // Apply performs a Change on the document in memory (the serial is the

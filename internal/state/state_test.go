@@ -3,6 +3,7 @@ package state_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -175,4 +176,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed the document: %s", d)
 		}
 	})
+}
+
+func TestCheckProject_matchesItsRule(t *testing.T) {
+	rule := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+	names := []string{"", "a", "A9", "payments", "my-project_1.2", "-x", ".x", "_x", "a b", "a/b", "é", "a{b}", "a:b",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "x" + strings.Repeat("-", 127)}
+	for _, name := range names {
+		err := state.CheckProject(name)
+		if want := rule.MatchString(name); (err == nil) != want {
+			t.Errorf("CheckProject(%q): got %v, want ok = %v", name, err, want)
+		}
+	}
 }

@@ -79,7 +79,7 @@ func TestStore_refusesDamagedFiles(t *testing.T) {
 		},
 		"module under the wrong key": {
 			damage: func(t *testing.T, dir string) {
-				replaceIn(t, dir, "state.json", `"address": "module.g1.m1"`, `"address": "module.g1.m2"`)
+				replaceIn(t, dir, "state.json", `"address":"module.g1.m1"`, `"address":"module.g1.m2"`)
 			},
 			want: state.ErrCorrupt, file: "state.json",
 		},

@@ -2,14 +2,15 @@ package file
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nexus-run/nexus/internal/jsonx"
 	"github.com/nexus-run/nexus/internal/state"
 )
 
@@ -22,6 +23,72 @@ type entry struct {
 	Delete  []string        `json:"delete,omitempty"`
 
 	offset int64 // where the line starts, for error messages
+}
+
+// appendEntry appends e's journal line (without the newline). Records are
+// written by the state codec, so a line costs what its records cost.
+func appendEntry(b []byte, e *entry) ([]byte, error) {
+	b = append(b, `{"serial":`...)
+	b = strconv.AppendUint(b, e.Serial, 10)
+	b = append(b, `,"lineage":`...)
+	b = jsonx.AppendString(b, e.Lineage)
+	b = append(b, `,"time":`...)
+	b, err := jsonx.AppendTime(b, e.Time)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Set) > 0 {
+		b = append(b, `,"set":[`...)
+		for i, m := range e.Set {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = state.AppendModule(b, m); err != nil {
+				return nil, fmt.Errorf("module %q: %w", m.Spec.Address, err)
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(e.Delete) > 0 {
+		b = append(b, `,"delete":`...)
+		b = jsonx.AppendStrings(b, e.Delete)
+	}
+	return append(b, '}'), nil
+}
+
+var entryNames = []string{"serial", "lineage", "time", "set", "delete"}
+
+// decodeEntry reads one journal line into e. The records share line's
+// memory.
+func decodeEntry(line string, e *entry) error {
+	r := jsonx.NewReader(line)
+	r.ReadObject(entryNames, func(key string) bool {
+		switch key {
+		case "serial":
+			r.ReadUint64(&e.Serial)
+		case "lineage":
+			r.ReadString(&e.Lineage)
+		case "time":
+			if raw := r.Raw(); r.Err() == nil && raw != "null" {
+				r.Fail(e.Time.UnmarshalJSON([]byte(raw)))
+			}
+		case "set":
+			e.Set = nil
+			if r.Null() || !r.BeginArray() {
+				return true
+			}
+			e.Set = []*state.Module{}
+			for r.More() {
+				e.Set = append(e.Set, state.ReadModule(r))
+			}
+		case "delete":
+			r.ReadStrings(&e.Delete)
+		default:
+			return false
+		}
+		return true
+	})
+	return r.End()
 }
 
 // check reports whether e may be replayed over doc. An entry at or below
@@ -62,7 +129,7 @@ func readJournal(path string, off int64) (entries []*entry, end int64, err error
 		}
 		line := buf[:i]
 		e := &entry{offset: end}
-		if err := json.Unmarshal(line, e); err != nil {
+		if err := decodeEntry(string(line), e); err != nil {
 			return nil, 0, fmt.Errorf("%w: line at byte %d: %v", state.ErrCorrupt, end, err)
 		}
 		entries = append(entries, e)

@@ -1,10 +1,8 @@
 package file
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,22 +26,25 @@ func (p *project) apply(prev uint64, c state.Change) error {
 		return fmt.Errorf("%w: stored serial %d, want %d", state.ErrSerialConflict, cur.Serial, prev)
 	}
 	e := entry{Serial: prev + 1, Lineage: cur.Lineage, Time: time.Now().UTC(), Set: c.Set, Delete: c.Delete}
-	line, err := json.Marshal(&e)
+	line, err := appendEntry(nil, &e)
 	if err != nil {
 		return fmt.Errorf("encode change: %w", err)
 	}
-	// Decode our own line: the cached document must not share records
-	// with the caller, who may change them after we return.
-	var own entry
-	if err := json.Unmarshal(line, &own); err != nil {
-		return fmt.Errorf("decode change: %w", err)
+	// The cached document must not share records with the caller, who may
+	// change them after we return: it keeps copies. It is changed in place
+	// (a copy of a large document per write would cost more than the
+	// write), so the cache is dropped first, until the write has landed.
+	p.cache = nil
+	own := make([]*state.Module, len(c.Set))
+	for i, m := range c.Set {
+		own[i] = m.Clone()
 	}
-	next := &state.State{Version: cur.Version, Lineage: cur.Lineage, Serial: prev + 1, Project: p.name, Modules: maps.Clone(cur.Modules)}
-	next.Apply(state.Change{Set: own.Set, Delete: own.Delete})
+	next := cur
+	next.Apply(state.Change{Set: own, Delete: c.Delete})
+	next.Serial = prev + 1
 	if created || p.compactDue(snap, next) {
 		return p.writeFull(next, "apply")
 	}
-	p.cache = nil // unknown until the append is known to have landed
 	jID, err := p.appendJournal(append(line, '\n'), snap)
 	if err != nil {
 		return err

@@ -140,11 +140,11 @@ func TestStore_refusesDamagedRows(t *testing.T) {
 			want:   state.ErrUnsupportedVersion, writes: true,
 		},
 		"record under another address": {
-			damage: `UPDATE %s.nexus_state_modules SET body = jsonb_set(body, '{spec,address}', '"module.x.y"') WHERE project = 'p' AND address = 'module.g1.m1'`,
+			damage: `UPDATE %s.nexus_state_modules SET body = jsonb_set(body::jsonb, '{spec,address}', '"module.x.y"')::json WHERE project = 'p' AND address = 'module.g1.m1'`,
 			want:   state.ErrCorrupt,
 		},
 		"record in an unknown state": {
-			damage: `UPDATE %s.nexus_state_modules SET body = jsonb_set(body, '{state}', '"sleeping"') WHERE project = 'p' AND address = 'module.g1.m1'`,
+			damage: `UPDATE %s.nexus_state_modules SET body = jsonb_set(body::jsonb, '{state}', '"sleeping"')::json WHERE project = 'p' AND address = 'module.g1.m1'`,
 			want:   state.ErrCorrupt,
 		},
 	}

@@ -46,6 +46,10 @@ var migrations = []string{
 		created     timestamptz NOT NULL,
 		backend_pid integer NOT NULL
 	);`,
+	// 2: records as json, not jsonb: nothing queries inside them, and json
+	// keeps the text as written (the state codec's canonical form) where
+	// jsonb re-encodes every record on the way in and out.
+	`ALTER TABLE nexus_state_modules ALTER COLUMN body TYPE json USING body::json;`,
 }
 
 // migrate brings the schema up to date inside one transaction holding an

@@ -39,20 +39,20 @@ func (s *Store) get(ctx context.Context, project string) (*state.State, error) {
 	var (
 		found  bool
 		addrs  []string
-		bodies [][]byte
+		bodies []string
 	)
 	for rows.Next() {
 		var (
 			serial int64
 			addr   *string
-			body   []byte
+			body   *string
 		)
 		if err := rows.Scan(&doc.Lineage, &serial, &doc.Version, &addr, &body); err != nil {
 			return nil, err
 		}
 		found, doc.Serial = true, uint64(serial)
-		if addr != nil {
-			addrs, bodies = append(addrs, *addr), append(bodies, body)
+		if addr != nil && body != nil {
+			addrs, bodies = append(addrs, *addr), append(bodies, *body)
 		}
 	}
 	if err := rows.Err(); err != nil {

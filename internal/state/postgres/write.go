@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,7 +37,7 @@ func (s *Store) Put(ctx context.Context, doc *state.State, prev uint64, reason s
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"nexus_state_modules"}, []string{"project", "address", "body"},
 			pgx.CopyFromSlice(len(mods), func(i int) ([]any, error) {
-				return []any{doc.Project, mods[i].Spec.Address, json.RawMessage(bodies[i])}, nil
+				return []any{doc.Project, mods[i].Spec.Address, string(bodies[i])}, nil
 			}))
 		return err
 	})
@@ -76,8 +75,8 @@ func (s *Store) Apply(ctx context.Context, project string, prev uint64, c state.
 		b := &pgx.Batch{}
 		if len(c.Set) > 0 {
 			b.Queue(`INSERT INTO nexus_state_modules (project, address, body)
-				SELECT $1, a, b FROM unnest($2::text[], $3::jsonb[]) AS u(a, b)
-				ON CONFLICT (project, address) DO UPDATE SET body = EXCLUDED.body`, project, addrs, rawJSON(bodies))
+				SELECT $1, a, b::json FROM unnest($2::text[], $3::text[]) AS u(a, b)
+				ON CONFLICT (project, address) DO UPDATE SET body = EXCLUDED.body`, project, addrs, texts(bodies))
 		}
 		if len(c.Delete) > 0 {
 			b.Queue(`DELETE FROM nexus_state_modules WHERE project = $1 AND address = ANY($2)`, project, c.Delete)
@@ -93,10 +92,10 @@ func (s *Store) Apply(ctx context.Context, project string, prev uint64, c state.
 	return nil
 }
 
-func rawJSON(bodies [][]byte) []json.RawMessage {
-	out := make([]json.RawMessage, len(bodies))
+func texts(bodies [][]byte) []string {
+	out := make([]string, len(bodies))
 	for i, b := range bodies {
-		out[i] = b
+		out[i] = string(b)
 	}
 	return out
 }

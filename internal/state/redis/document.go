@@ -53,9 +53,9 @@ func (s *Store) get(ctx context.Context, project string) (*state.State, error) {
 	if doc.Serial, err = strconv.ParseUint(meta["serial"], 10, 64); err != nil {
 		return nil, fmt.Errorf("%w: %s has serial %q", state.ErrCorrupt, k.meta, meta["serial"])
 	}
-	addrs, bodies := make([]string, 0, len(mods)), make([][]byte, 0, len(mods))
+	addrs, bodies := make([]string, 0, len(mods)), make([]string, 0, len(mods))
 	for a, b := range mods {
-		addrs, bodies = append(addrs, a), append(bodies, []byte(b))
+		addrs, bodies = append(addrs, a), append(bodies, b)
 	}
 	recs, err := records.Decode(addrs, bodies, func(i int) string { return fmt.Sprintf("%s field %q", k.modules, addrs[i]) })
 	if err != nil {

@@ -1,14 +1,13 @@
 // Package records encodes module records for the stores that keep one
-// record per row or hash field (PostgreSQL, Redis): in parallel, since
-// decoding a module's cty config dominates reading a large document, and
-// with the digests that make a retried write idempotent.
+// record per row or hash field (PostgreSQL, Redis): with the state's own
+// codec, in parallel for a large document, and with the digests that make
+// a retried write idempotent.
 package records
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -23,7 +22,7 @@ const parallelMin = 64
 func Encode(mods []*state.Module) ([][]byte, error) {
 	out := make([][]byte, len(mods))
 	err := each(len(mods), func(i int) error {
-		buf, err := json.Marshal(mods[i])
+		buf, err := state.AppendModule(make([]byte, 0, 2048), mods[i])
 		if err != nil {
 			return fmt.Errorf("encode module %q: %w", mods[i].Spec.Address, err)
 		}
@@ -35,12 +34,13 @@ func Encode(mods []*state.Module) ([][]byte, error) {
 
 // Decode decodes records stored under the given addresses. A body that
 // does not parse, or holds another address, is an error wrapping
-// state.ErrCorrupt that names where (the result of where(i)).
-func Decode(addrs []string, bodies [][]byte, where func(i int) string) ([]*state.Module, error) {
+// state.ErrCorrupt that names where (the result of where(i)). The records
+// share the bodies' memory.
+func Decode(addrs []string, bodies []string, where func(i int) string) ([]*state.Module, error) {
 	out := make([]*state.Module, len(bodies))
 	err := each(len(bodies), func(i int) error {
-		var m state.Module
-		if err := json.Unmarshal(bodies[i], &m); err != nil {
+		m, err := state.DecodeModule(bodies[i])
+		if err != nil {
 			return fmt.Errorf("%s: %w: %v", where(i), state.ErrCorrupt, err)
 		}
 		if m.Spec.Address != addrs[i] {
@@ -49,7 +49,7 @@ func Decode(addrs []string, bodies [][]byte, where func(i int) string) ([]*state
 		if !m.State.Valid() {
 			return fmt.Errorf("%s: %w: unknown state %q", where(i), state.ErrCorrupt, m.State)
 		}
-		out[i] = &m
+		out[i] = m
 		return nil
 	})
 	return out, err

@@ -20,7 +20,7 @@ func TestEncodeDecode_roundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := records.Decode(addrs, bodies, func(i int) string { return addrs[i] })
+	got, err := records.Decode(addrs, strs(bodies), func(i int) string { return addrs[i] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +37,11 @@ func TestDecode_namesTheBadRecord(t *testing.T) {
 	good, _ := records.Encode([]*state.Module{statetest.Module(0, 1), statetest.Module(1, 1)})
 	tests := map[string]struct {
 		addrs  []string
-		bodies [][]byte
+		bodies []string
 	}{
-		"bad JSON":        {[]string{statetest.Address(0), "module.x.y"}, [][]byte{good[0], []byte(`{"spec":`)}},
-		"another address": {[]string{statetest.Address(0), "module.x.y"}, [][]byte{good[0], good[1]}},
-		"unknown state":   {[]string{"module.x.y"}, [][]byte{[]byte(`{"spec":{"address":"module.x.y"},"state":"sleeping"}`)}},
+		"bad JSON":        {[]string{statetest.Address(0), "module.x.y"}, []string{string(good[0]), `{"spec":`}},
+		"another address": {[]string{statetest.Address(0), "module.x.y"}, []string{string(good[0]), string(good[1])}},
+		"unknown state":   {[]string{"module.x.y"}, []string{`{"spec":{"address":"module.x.y"},"state":"sleeping"}`}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -79,4 +79,12 @@ func TestDigest_dependsOnEverything(t *testing.T) {
 	if records.Digest(1, "apply", []byte("a"), []byte("b")) != base {
 		t.Errorf("digest is not deterministic")
 	}
+}
+
+func strs(bodies [][]byte) []string {
+	out := make([]string, len(bodies))
+	for i, b := range bodies {
+		out[i] = string(b)
+	}
+	return out
 }
