@@ -470,26 +470,35 @@ func TestE2E_sigkillRecovery(t *testing.T) {
 		t.Skip("starts 200 processes")
 	}
 	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
 	d := startDaemon(t, dir)
+	// 100 modules start freely; the other 100 wait for module.fleet.gate,
+	// which is ready only once the gate file exists. So the daemon is
+	// killed with the apply surely in its middle, however fast it is.
 	var b strings.Builder
-	for i := range 200 {
+	fmt.Fprintf(&b, "module \"fleet\" \"gate\" {\n  kind = \"exec\"\n  config { command = [\"sleep\", \"1005.999\"] }\n"+
+		"  health {\n    exec     = [\"test\", \"-f\", %q]\n    interval = \"100ms\"\n  }\n  timeouts { start = \"5m\" }\n}\n", gate)
+	for i := range 199 {
 		fmt.Fprintf(&b, "module \"fleet\" \"m%03d\" {\n  kind = \"exec\"\n  config { command = [\"sleep\", \"1005.%03d\"] }\n", i, i)
-		if i >= 10 {
+		switch {
+		case i >= 100:
+			b.WriteString("  depends_on = [module.fleet.gate]\n")
+		case i >= 10:
 			fmt.Fprintf(&b, "  depends_on = [module.fleet.m%03d]\n", i/10-1)
 		}
 		b.WriteString("}\n")
 	}
 	writeTopology(t, dir, b.String())
 	apply := make(chan result, 1)
-	go func() { apply <- d.nexus("", "apply", "--auto-approve", "--parallelism", "4", "topo") }()
-	waitFor(t, "50 modules to start", 60*time.Second, func() bool {
+	go func() { apply <- d.nexus("", "apply", "--auto-approve", "--parallelism", "8", "topo") }()
+	waitFor(t, "100 modules and the gate to start", 60*time.Second, func() bool {
 		n := 0
 		for _, st := range d.status().states() {
 			if st == "started" {
 				n++
 			}
 		}
-		return n >= 50
+		return n >= 101
 	})
 	d.kill()
 	<-apply
@@ -509,8 +518,11 @@ func TestE2E_sigkillRecovery(t *testing.T) {
 			started++
 		}
 	}
-	if started < 50 || started >= 200 {
-		t.Fatalf("the state says %d modules were started; want between 50 and 199", started)
+	if started < 101 || started >= 200 {
+		t.Fatalf("the state says %d modules were started; want between 101 and 199", started)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 
 	d.start()

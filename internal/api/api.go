@@ -132,17 +132,18 @@ type Missing struct {
 
 // Error codes.
 const (
-	CodeBadRequest  = "bad_request"
-	CodeUnauth      = "unauthenticated"
-	CodeDenied      = "permission_denied"
-	CodeNotFound    = "not_found"
-	CodeStalePlan   = "stale_plan"
-	CodeLocked      = "locked"
-	CodeInvalid     = "invalid_config"
-	CodeTooLarge    = "request_too_large"
-	CodeUnsupported = "unsupported_media_type"
-	CodeInternal    = "internal"
-	CodeUnavailable = "unavailable"
+	CodeBadRequest       = "bad_request"
+	CodeUnauth           = "unauthenticated"
+	CodeDenied           = "permission_denied"
+	CodeNotFound         = "not_found"
+	CodeStalePlan        = "stale_plan"
+	CodeLocked           = "locked"
+	CodeInvalid          = "invalid_config"
+	CodeTooLarge         = "request_too_large"
+	CodeUnsupported      = "unsupported_media_type"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeInternal         = "internal"
+	CodeUnavailable      = "unavailable"
 )
 
 // StatusResponse is GET /v1/status.

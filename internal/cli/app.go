@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -80,6 +81,9 @@ func (a *App) Run(args []string) int {
 		return ee.code
 	}
 	a.printError(err)
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintln(a.Stderr, "Run 'nexus --help' for the list of commands.")
+	}
 	return 1
 }
 

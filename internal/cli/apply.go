@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,7 +46,11 @@ stdin is not a terminal. With a PLANFILE saved by "nexus plan --out" it
 applies exactly that plan, and refuses it if the state moved on since.
 
 Ctrl-C lets running transitions finish and starts no new ones; a second
-Ctrl-C cancels the running ones too.`,
+Ctrl-C cancels the running ones too. Exit code 1 when a transition failed
+or was never started.`,
+		Example: `  nexus apply examples/quickstart           # plan, show the plan, ask for yes
+  nexus apply --auto-approve .
+  nexus plan --out plan.out . && nexus apply plan.out`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runApply(cmd, args, &f, false)
@@ -63,6 +70,8 @@ func (a *App) destroyCommand() *cobra.Command {
 		Long: `Destroy plans the destruction of every module the state of DIR's project
 holds (dependents first), shows it, asks for "yes" unless --auto-approve is
 given, and applies it. It is "nexus apply --destroy".`,
+		Example: `  nexus destroy examples/quickstart
+  nexus destroy --auto-approve --target module.vitals.heartbeat .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.plan.sel.destroy = true
@@ -70,7 +79,7 @@ given, and applies it. It is "nexus apply --destroy".`,
 		},
 	}
 	f.plan.vars.register(cmd)
-	cmd.Flags().StringArrayVar(&f.plan.sel.targets, "target", nil, "destroy only this module address and its dependents (repeatable)")
+	cmd.Flags().StringArrayVar(&f.plan.sel.targets, "target", nil, "destroy only the module at `ADDR` and its dependents (repeatable)")
 	a.applyRunFlags(cmd, &f)
 	return cmd
 }
@@ -78,9 +87,9 @@ given, and applies it. It is "nexus apply --destroy".`,
 func (a *App) applyRunFlags(cmd *cobra.Command, f *applyFlags) {
 	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&f.plan.jsonOut, "json", false, "print the apply's events as NDJSON (Terraform's apply -json shape)")
-	cmd.Flags().IntVar(&f.parallelism, "parallelism", 10, "how many transitions run at once")
+	cmd.Flags().IntVar(&f.parallelism, "parallelism", 10, "run at most `N` transitions at once")
 	cmd.Flags().StringVar(&f.strategy, "strategy", "eager", "eager: start each transition as soon as its dependencies are done; waves: wave after wave")
-	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the project's state lock")
+	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the project's state lock when another apply holds it (0: fail at once)")
 }
 
 func (a *App) runApply(cmd *cobra.Command, args []string, f *applyFlags, destroy bool) error {
@@ -113,7 +122,11 @@ func (a *App) runApply(cmd *cobra.Command, args []string, f *applyFlags, destroy
 // planForApply reads a saved plan, or plans a directory through the daemon.
 func (a *App) planForApply(cmd *cobra.Command, args []string, f *applyFlags) (*planner.Plan, bool, error) {
 	if len(args) == 1 {
-		if fi, err := os.Stat(args[0]); err == nil && !fi.IsDir() {
+		fi, err := os.Stat(args[0])
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, fmt.Errorf("there is no file or directory %s: give a plan saved with nexus plan --out, or the directory of a topology", args[0])
+		}
+		if err == nil && !fi.IsDir() {
 			p, err := planner.ReadFile(args[0])
 			if err != nil {
 				return nil, false, fmt.Errorf("%w (give a plan saved with nexus plan --out, or a directory)", err)
@@ -155,10 +168,17 @@ func (a *App) sendApply(parent context.Context, p *planner.Plan, f *applyFlags) 
 		return err
 	}
 	id := uuid.NewString()
+	view := a.applyView(f.plan.jsonOut, p)
+	// On a terminal, notices go above a live display rather than through it.
+	notices := a.Stderr
+	if w, ok := view.(io.Writer); ok && isTerminal(a.Stderr) {
+		notices = w
+	}
 	done := make(chan struct{})
+	var relay sync.WaitGroup
+	defer relay.Wait()
 	defer close(done)
-	go a.relayInterrupts(parent, c, id, done)
-	view := a.applyView(f.plan.jsonOut)
+	relay.Go(func() { a.relayInterrupts(parent, c, id, done, notices) })
 	req := &api.ApplyRequest{Plan: p, Parallelism: f.parallelism, Strategy: f.strategy, LockTimeout: f.lockTimeout.String()}
 	if f.parallelism <= 0 {
 		req.Parallelism = -1
@@ -176,8 +196,9 @@ func (a *App) sendApply(parent context.Context, p *planner.Plan, f *applyFlags) 
 	return nil
 }
 
-// relayInterrupts turns Ctrl-C into the daemon's cancel calls until done.
-func (a *App) relayInterrupts(ctx context.Context, c *client.Client, id string, done <-chan struct{}) {
+// relayInterrupts turns Ctrl-C into the daemon's cancel calls until done,
+// telling the user on notices.
+func (a *App) relayInterrupts(ctx context.Context, c *client.Client, id string, done <-chan struct{}, notices io.Writer) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -188,19 +209,36 @@ func (a *App) relayInterrupts(ctx context.Context, c *client.Client, id string, 
 		case <-sigs:
 		}
 		if n == 1 {
-			fmt.Fprintln(a.Stderr, "\nInterrupt received: letting running transitions finish, starting no new ones. Press Ctrl-C again to cancel them.")
+			fmt.Fprintln(notices, "\nInterrupt received: letting running transitions finish, starting no new ones. Press Ctrl-C again to cancel them.")
 			_ = c.Cancel(context.WithoutCancel(ctx), id, false)
 			continue
 		}
-		fmt.Fprintln(a.Stderr, "Second interrupt: cancelling the running transitions.")
+		fmt.Fprintln(notices, "Second interrupt: cancelling the running transitions.")
 		_ = c.Cancel(context.WithoutCancel(ctx), id, true)
 		return
 	}
 }
 
-func (a *App) applyView(jsonOut bool) views.ApplyView {
-	if jsonOut {
+// applyView picks how an apply is shown: the NDJSON stream with --json, a
+// live progress display on a terminal that can redraw (not TERM=dumb, and
+// one that reports its size), else one plain line per finished transition,
+// as CI logs want.
+func (a *App) applyView(jsonOut bool, p *planner.Plan) views.ApplyView {
+	switch {
+	case jsonOut:
 		return views.NewApplyJSON(a.Stdout)
+	case a.canRedraw(a.Stdout):
+		return views.NewApplyProgress(a.Stdout, p, views.ProgressOptions{Color: a.color(a.Stdout)})
 	}
 	return views.NewApplyPlain(a.Stdout, a.color(a.Stdout))
+}
+
+// canRedraw reports whether w is a terminal a progress display can redraw.
+func (a *App) canRedraw(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) || a.getenv("TERM") == "dumb" {
+		return false
+	}
+	width, height, err := term.GetSize(int(f.Fd()))
+	return err == nil && width > 0 && height > 0
 }

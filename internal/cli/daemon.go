@@ -33,14 +33,22 @@ With no --config it runs on the embedded defaults: data dir ./.nexus, the
 API on ./.nexus/nexus.sock (mode 0600), HTTP on 127.0.0.1:7420 for /metrics,
 /healthz, /readyz and the token API, the file state store, the file secret
 provider at ./.nexus/secrets, the env provider, the audit log
-./.nexus/audit.log.`,
+./.nexus/audit.log. Every setting of --config is in the daemon config
+reference (docs/daemon-config.md).`,
+		Example: `  nexus daemon
+  nexus daemon --config /etc/nexus/nexusd.hcl --log-format text
+  systemctl reload nexus     # SIGHUP: reload roles and principals`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.daemonConfig(configPath)
 			if err != nil {
 				return err
 			}
-			log, err := telemetry.NewLogger(a.Stderr, a.global.logFormat, a.global.logLevel)
+			// Logging must not wait on whoever reads stderr (journald, a
+			// terminal): lines are written out by a goroutine of their own.
+			logOut := telemetry.NewAsyncWriter(a.Stderr, 0)
+			defer logOut.Close()
+			log, err := telemetry.NewLogger(logOut, a.global.logFormat, a.global.logLevel)
 			if err != nil {
 				return err
 			}
@@ -54,7 +62,7 @@ provider at ./.nexus/secrets, the env provider, the audit log
 			return d.Run(ctx)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "daemon config file (nexusd.hcl); default: the embedded defaults")
+	cmd.Flags().StringVar(&configPath, "config", "", "daemon config `FILE` (nexusd.hcl); default: the embedded defaults")
 	return cmd
 }
 
@@ -104,21 +112,25 @@ func (a *App) upCommand() *cobra.Command {
 		Long: `Up starts a daemon in this process (on the embedded defaults unless --config
 is given), applies DIR (default the current directory) without asking,
 shows the status, and keeps the modules running until Ctrl-C, when it stops
-them all cleanly. The daemon's log goes to <data dir>/daemon.log.`,
+them all cleanly. The daemon's log goes to <data dir>/daemon.log. While it
+runs, other nexus commands in the same directory (status, plan, apply) talk
+to it.`,
+		Example: `  nexus up examples/quickstart
+  nexus up --var beat_interval=5s examples/quickstart`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runUp(cmd, dirArg(args), configPath, &f)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "daemon config file; default: the embedded defaults")
+	cmd.Flags().StringVar(&configPath, "config", "", "daemon config `FILE` (nexusd.hcl); default: the embedded defaults")
 	f.plan.vars.register(cmd)
 	a.applyRunFlags(cmd, &f)
 	return cmd
 }
 
 func (a *App) runUp(cmd *cobra.Command, dir, configPath string, f *applyFlags) error {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory with *.nexus.hcl files", dir)
+	if err := checkTopologyDir(dir); err != nil {
+		return err
 	}
 	cfg, err := a.daemonConfig(configPath)
 	if err != nil {
@@ -137,7 +149,9 @@ func (a *App) runUp(cmd *cobra.Command, dir, configPath string, f *applyFlags) e
 	if format == "" {
 		format = "json"
 	}
-	log, err := telemetry.NewLogger(logFile, format, a.global.logLevel)
+	logOut := telemetry.NewAsyncWriter(logFile, 0)
+	defer logOut.Close() // before logFile's Close: deferred calls run last first
+	log, err := telemetry.NewLogger(logOut, format, a.global.logLevel)
 	if err != nil {
 		return err
 	}
@@ -164,6 +178,9 @@ func (a *App) runUp(cmd *cobra.Command, dir, configPath string, f *applyFlags) e
 	}
 	if applyErr != nil {
 		a.printUpError(applyErr)
+		if ctx.Err() == nil {
+			fmt.Fprintf(a.Stderr, "\nThe apply did not complete; the daemon keeps running what did start. Fix the problem above and run\n  nexus apply %s\nin another terminal, or press Ctrl-C and run nexus up again.\n", dir)
+		}
 	}
 	if ctx.Err() == nil {
 		fmt.Fprintln(a.Stdout, "\nRunning. Press Ctrl-C to stop every module and exit.")

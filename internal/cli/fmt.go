@@ -29,7 +29,10 @@ func (a *App) fmtCommand() *cobra.Command {
 		Long: `Fmt rewrites *.nexus.hcl and *.nexusvars.hcl files in the canonical HCL
 style (hclwrite). With --check it changes nothing and exits 3 when a file
 needs formatting; --diff prints what would change; - reads stdin and writes
-stdout.`,
+stdout. Files with syntax errors are reported and left alone.`,
+		Example: `  nexus fmt --check --diff .    # in CI: exit 3 and show what to change
+  nexus fmt --recursive         # rewrite every topology under the current directory
+  nexus fmt - < main.nexus.hcl  # from an editor: stdin to stdout`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := dirArg(args)

@@ -17,7 +17,10 @@ func (a *App) graphCommand() *cobra.Command {
 		Short: "Print the dependency graph as Graphviz dot or Mermaid",
 		Long: `Graph prints the topology's module instances and their dependencies: solid
 edges are hard dependencies (depends_on and references), dashed edges are
-soft ones (after). Pipe dot output to "dot -Tsvg".`,
+soft ones (after). It needs no daemon. Pipe dot output to Graphviz's
+"dot -Tsvg"; paste Mermaid output into Markdown.`,
+		Example: `  nexus graph examples/quickstart | dot -Tsvg > topology.svg
+  nexus graph --format mermaid examples/quickstart`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig(dirArg(args), config.Options{Registry: a.Registry, Env: envMap(a.environ())})

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -19,8 +21,8 @@ type varFlags struct {
 }
 
 func (v *varFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&v.vars, "var", nil, "set a variable: --var name=value (repeatable; later wins)")
-	cmd.Flags().StringArrayVar(&v.varFiles, "var-file", nil, "read variables from an HCL file (repeatable; later wins)")
+	cmd.Flags().StringArrayVar(&v.vars, "var", nil, "set a variable, given as `name=value` (repeatable; later wins)")
+	cmd.Flags().StringArrayVar(&v.varFiles, "var-file", nil, "read variable values from an HCL `FILE` (repeatable; later wins)")
 }
 
 // options turns the flags into config options, reading var files from disk.
@@ -64,8 +66,8 @@ func dirArg(args []string) string {
 // loadConfig loads dir and prints its diagnostics; it returns an error
 // (already reported) when there are errors.
 func (a *App) loadConfig(dir string, o config.Options) (*config.Config, error) {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory with *.nexus.hcl files", dir)
+	if err := checkTopologyDir(dir); err != nil {
+		return nil, err
 	}
 	cfg, diags := config.LoadDir(dir, o)
 	if err := a.reportDiags(diags, filesOf(cfg)); err != nil {
@@ -75,6 +77,20 @@ func (a *App) loadConfig(dir string, o config.Options) (*config.Config, error) {
 		return cfg, fmt.Errorf("%s holds no *.nexus.hcl or *.nexus.json files", dir)
 	}
 	return cfg, nil
+}
+
+// checkTopologyDir says what is wrong when dir is not a directory.
+func checkTopologyDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("there is no directory %s: give the directory of a topology (its *.nexus.hcl files)", dir)
+	case err != nil:
+		return fmt.Errorf("cannot read %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is a file: give the directory of a topology (the one that holds its *.nexus.hcl files)", dir)
+	}
+	return nil
 }
 
 // reportDiags prints diagnostics to stderr and returns a silent exit error

@@ -27,6 +27,9 @@ func (a *App) auditCommand() *cobra.Command {
 		Long: `Audit prints the audit records of the last --since (a duration like 24h, or
 an RFC 3339 time) through the daemon (permission audit.read).
 "nexus audit verify FILE" checks a copy of the log's hash chain offline.`,
+		Example: `  nexus audit --since 1h
+  nexus audit --json --since 2024-05-01T00:00:00Z | jq 'select(.outcome == "denied")'
+  nexus audit verify /var/lib/nexus/audit.log`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client()
@@ -179,13 +182,16 @@ func secretRequest(args []string) *api.SecretRequest {
 func (a *App) tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Helpers for API tokens",
+		Short: "Make the hashes that let principals use API tokens",
+		Long: `Token helps give a principal an API token. The daemon config keeps only the
+token's SHA-256 (a principal's token_sha256); the token itself goes to whoever
+uses it, as --token or NEXUS_TOKEN.`,
 	}
 	hash := &cobra.Command{
 		Use:   "hash",
 		Short: "Print the SHA-256 of a token read from stdin, for a principal's token_sha256",
 		Example: `  openssl rand -hex 32 > ci.token
-  nexus token hash < ci.token`,
+  nexus token hash < ci.token          # paste into principal "ci" { token_sha256 = "..." }`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			line, err := bufio.NewReader(io.LimitReader(a.Stdin, 1<<16)).ReadString('\n')

@@ -21,8 +21,8 @@ type selectFlags struct {
 }
 
 func (s *selectFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&s.targets, "target", nil, "plan only this module address and its dependencies (repeatable)")
-	cmd.Flags().StringArrayVar(&s.replace, "replace", nil, "force a replace of this module address (repeatable)")
+	cmd.Flags().StringArrayVar(&s.targets, "target", nil, "plan only the module at `ADDR` and its dependencies (repeatable)")
+	cmd.Flags().StringArrayVar(&s.replace, "replace", nil, "replace the module at `ADDR` even if unchanged (repeatable)")
 	cmd.Flags().BoolVar(&s.destroy, "destroy", false, "plan to destroy every module (or the targets and their dependents)")
 }
 
@@ -53,6 +53,11 @@ offline against a state document as "nexus state pull" writes it (an empty
 state when FILE does not exist); offline plans cannot check that secrets exist.
 
 Exit codes: 0 no error; 1 error; with --detailed-exitcode, 2 when there are changes.`,
+		Example: `  nexus plan examples/quickstart
+  nexus plan --out plan.out --detailed-exitcode .      # CI: exit 2 when there are changes
+  nexus plan --json --out plan.out . > plan.json       # the same plan, for a script
+  nexus plan --state none.json examples/quickstart     # offline, no daemon
+  nexus plan --target module.vitals.heartbeat --var beat_interval=5s .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := a.makePlan(cmd, dirArg(args), &f)
@@ -64,10 +69,10 @@ Exit codes: 0 no error; 1 error; with --detailed-exitcode, 2 when there are chan
 	}
 	f.vars.register(cmd)
 	f.sel.register(cmd)
-	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the plan as JSON")
-	cmd.Flags().StringVar(&f.out, "out", "", "save the plan to FILE for nexus apply FILE")
-	cmd.Flags().BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes")
-	cmd.Flags().StringVar(&f.statePath, "state", "", "plan offline against this state file instead of the daemon")
+	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the plan as JSON (format_version 1.0) instead of text")
+	cmd.Flags().StringVar(&f.out, "out", "", "save the plan to `FILE`, for \"nexus apply FILE\" to apply exactly it")
+	cmd.Flags().BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
+	cmd.Flags().StringVar(&f.statePath, "state", "", "plan offline against the state document in `FILE` (from \"nexus state pull\"; a missing file is an empty state) instead of through the daemon")
 	return cmd
 }
 

@@ -17,7 +17,9 @@ import (
 // defaultAddress is where a local daemon with the embedded defaults listens.
 var defaultAddress = "unix://" + filepath.Join(daemoncfg.DefaultDataDir, daemoncfg.DefaultSocketName)
 
-// client returns a client for --address / NEXUS_ADDR and --token / NEXUS_TOKEN.
+// client returns a client for --address / NEXUS_ADDR and --token /
+// NEXUS_TOKEN; an https:// daemon is checked against NEXUS_CACERT and, for
+// mutual TLS, shown NEXUS_CLIENT_CERT and NEXUS_CLIENT_KEY.
 func (a *App) client() (*client.Client, error) {
 	addr := a.global.address
 	if addr == "" {
@@ -30,7 +32,9 @@ func (a *App) client() (*client.Client, error) {
 	if tok == "" {
 		tok = a.getenv("NEXUS_TOKEN")
 	}
-	return client.New(addr, tok)
+	return client.NewTLS(addr, tok, client.TLS{
+		CAFile: a.getenv("NEXUS_CACERT"), CertFile: a.getenv("NEXUS_CLIENT_CERT"), KeyFile: a.getenv("NEXUS_CLIENT_KEY"),
+	})
 }
 
 // remotePlan loads the configuration locally (to read the files and the

@@ -24,6 +24,10 @@ its modules, show one, remove one from it, pull the document as JSON (what
 "nexus plan --state FILE" reads), push one back, and list past serials.
 Edits are audited. --project defaults to the project of the topology in the
 current directory, else "default".`,
+		Example: `  nexus state list
+  nexus state show module.vitals.heartbeat
+  nexus state pull > state.json && nexus plan --state state.json .
+  nexus state rm module.tasks.old`,
 	}
 	cmd.PersistentFlags().StringVar(&project, "project", "", "the project whose state to use")
 	get := func(cmd *cobra.Command) (*state.State, error) {
@@ -65,7 +69,7 @@ current directory, else "default".`,
 		},
 	}
 	rm := &cobra.Command{
-		Use: "rm ADDR...", Short: "Forget modules (they must not be running)", Args: cobra.MinimumNArgs(1),
+		Use: "rm ADDR...", Short: "Forget modules without stopping them (they must not be running)", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
@@ -169,9 +173,11 @@ func (a *App) forceUnlockCommand() *cobra.Command {
 		Use:   "force-unlock ID",
 		Short: "Release a state lock its holder cannot release",
 		Long: `Force-unlock releases the project's state lock with the given id (the error
-of a blocked apply names it). A lock whose holder died is taken over
-without this; use it only when the holder is alive but stuck.`,
-		Args: cobra.ExactArgs(1),
+of a blocked apply names it, with who holds it and since when). A lock
+whose holder died is taken over without this; use it only when the holder
+is alive but stuck, and never while an apply you want to keep is running.`,
+		Example: `  nexus force-unlock 6f1c2f4e-2b7a-4c55-9d1e-0c3b8f0a9e11 --project payments`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 func (a *App) statusCommand() *cobra.Command {
-	var jsonOut, watch bool
+	var jsonOut, watch, wide bool
 	var project string
 	var every time.Duration
 	cmd := &cobra.Command{
@@ -25,7 +25,14 @@ func (a *App) statusCommand() *cobra.Command {
 		Short: "Show the modules the daemon runs",
 		Long: `Status lists every module of every project the daemon runs (or --project's):
 its kind, lifecycle state, health, uptime since its last start, and
-restarts. --watch redraws the table every --interval until Ctrl-C.`,
+restarts; --wide adds its resource use (CPU time and memory of its
+processes, the operations it tracked and how many failed). --watch redraws
+the table every --interval until Ctrl-C.
+"nexus state show ADDR" shows one module's whole record.`,
+		Example: `  nexus status
+  nexus status --watch --project payments
+  nexus status --wide
+  nexus status --json | jq -r '.projects[].modules[] | select(.health.status != "healthy") | .id'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client()
@@ -40,7 +47,7 @@ restarts. --watch redraws the table every --interval until Ctrl-C.`,
 				if jsonOut {
 					return views.StatusJSON(a.Stdout, s)
 				}
-				return views.Status(a.Stdout, s, a.color(a.Stdout), time.Now())
+				return views.StatusTable(a.Stdout, s, views.StatusOptions{Color: a.color(a.Stdout), Wide: wide, Now: time.Now()})
 			}
 			if !watch {
 				return show(cmd.Context())
@@ -50,6 +57,7 @@ restarts. --watch redraws the table every --interval until Ctrl-C.`,
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the status as JSON")
 	cmd.Flags().BoolVar(&watch, "watch", false, "refresh the status in place until Ctrl-C")
+	cmd.Flags().BoolVar(&wide, "wide", false, "add each module's resource use: CPU time, memory, tracked requests and errors")
 	cmd.Flags().DurationVar(&every, "interval", 2*time.Second, "how often --watch refreshes")
 	cmd.Flags().StringVar(&project, "project", "", "show only this project")
 	return cmd

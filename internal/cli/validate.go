@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -17,12 +16,15 @@ func (a *App) validateCommand() *cobra.Command {
 		Short: "Check a topology for mistakes",
 		Long: `Validate loads every *.nexus.hcl and *.nexus.json file of DIR (default the
 current directory) and reports every mistake it finds, with file, line and
-column. It needs no daemon and no state.`,
+column. It needs no daemon and no state: run it in CI and in editors.
+Exit code 1 when there is an error.`,
+		Example: `  nexus validate examples/quickstart
+  nexus validate --json . | jq -r '.diagnostics[].summary'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := dirArg(args)
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return fmt.Errorf("%s is not a directory", dir)
+			if err := checkTopologyDir(dir); err != nil {
+				return err
 			}
 			cfg, diags := config.LoadDir(dir, config.Options{Registry: a.Registry, Env: envMap(a.environ())})
 			if jsonOut {

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -40,10 +43,22 @@ type Client struct {
 	display string
 }
 
+// TLS says how a client checks an https:// daemon and proves itself to
+// one: the PEM file of the CA that signed the daemon's certificate (empty:
+// the system's roots) and, for mutual TLS, the client's certificate and key.
+type TLS struct {
+	CAFile, CertFile, KeyFile string
+}
+
 // New returns a client for address: "unix:///path/to.sock", a bare socket
 // path, "https://host:port" or "http://127.0.0.1:port". token is sent as a
 // bearer token (never over plain HTTP to a non-loopback host).
 func New(address, token string) (*Client, error) {
+	return NewTLS(address, token, TLS{})
+}
+
+// NewTLS is New with the TLS settings for an https:// address.
+func NewTLS(address, token string, t TLS) (*Client, error) {
 	c := &Client{token: token, display: address}
 	tr := &http.Transport{MaxIdleConns: 4, IdleConnTimeout: 30 * time.Second, ResponseHeaderTimeout: 0}
 	switch {
@@ -60,12 +75,49 @@ func New(address, token string) (*Client, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("--address %q: use unix:///path/to.sock or https://host:port", address)
 		}
+		if u.Scheme == "http" && token != "" && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("--address %q: a token is only sent over https:// or to a loopback address, never in clear over a network; use https://%s", address, u.Host)
+		}
 		c.base = strings.TrimSuffix(address, "/")
+		cfg, err := t.config()
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = cfg
 	default:
 		return nil, fmt.Errorf("--address %q: use unix:///path/to.sock or https://host:port", address)
 	}
 	c.http = &http.Client{Transport: tr}
 	return c, nil
+}
+
+// config builds the transport's TLS config; nil means Go's defaults.
+func (t TLS) config() (*tls.Config, error) {
+	if t == (TLS{}) {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("NEXUS_CACERT: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("NEXUS_CACERT: %s holds no PEM certificate", t.CAFile)
+		}
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("set both NEXUS_CLIENT_CERT and NEXUS_CLIENT_KEY for mutual TLS, or neither")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("NEXUS_CLIENT_CERT, NEXUS_CLIENT_KEY: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // Address is the daemon's address as the user should read it.
@@ -117,9 +169,23 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 		if isNoDaemon(err) {
 			return nil, fmt.Errorf("%w at %s. Start one with `nexus daemon` (or run a topology in the foreground with `nexus up DIR`), or point --address / NEXUS_ADDR at a running daemon", ErrNoDaemon, c.display)
 		}
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(err, &unknownCA) {
+			return nil, fmt.Errorf("talk to the daemon at %s: %w (set NEXUS_CACERT to the PEM file of the CA that signed its certificate)", c.display, err)
+		}
 		return nil, fmt.Errorf("talk to the daemon at %s: %w", c.display, err)
 	}
 	return resp, nil
+}
+
+// isLoopback reports whether host (a name or an IP, without port) is this
+// machine's loopback.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func isNoDaemon(err error) bool {

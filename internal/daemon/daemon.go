@@ -27,12 +27,19 @@ import (
 // Options are what a Daemon gets from its caller rather than its config.
 type Options struct {
 	Logger *slog.Logger
-	// Metrics is the registry /metrics serves; nil makes a new one.
+	// Metrics is the registry the daemon registers its metrics in (its
+	// own, the Go and process collectors, the modules' SDK metrics); nil
+	// makes a new one. /metrics serves it and the per-module series, which
+	// are kept beside it (see telemetry.Metrics).
 	Metrics *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// LookupEnv serves the env secret provider; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// StreamTimeout is how long one write of an apply stream may wait for
+	// a client that stopped reading before the client counts as gone and
+	// the apply is interrupted, as on a hang-up; 0 means a minute.
+	StreamTimeout time.Duration
 }
 
 // Daemon is a running nexus daemon. Create it with New, run it with Run.
@@ -43,12 +50,17 @@ type Daemon struct {
 	now  func() time.Time
 	node string
 	uid  int
+	// streamTimeout is Options.StreamTimeout.
+	streamTimeout time.Duration
+	// scrub knows every secret value the modules hold and removes them
+	// from logs, audit records, state records and API answers.
+	scrub *scrubber
 
 	store    state.Store
 	secrets  *secrets.Set
 	fp       *secrets.Fingerprinter
 	seal     *sealer
-	policy   atomic.Pointer[rbac.Policy]
+	access   atomic.Pointer[access]
 	audit    *audit.Log
 	prom     *prometheus.Registry
 	metrics  *telemetry.Metrics
@@ -75,8 +87,14 @@ func New(ctx context.Context, cfg *daemoncfg.Config, reg *modules.Registry, o Op
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
+	d.scrub = &scrubber{}
+	d.log = slog.New(&scrubHandler{next: d.log.Handler(), s: d.scrub})
 	if d.now == nil {
 		d.now = time.Now
+	}
+	d.streamTimeout = o.StreamTimeout
+	if d.streamTimeout <= 0 {
+		d.streamTimeout = time.Minute
 	}
 	if d.prom == nil {
 		d.prom = prometheus.NewRegistry()
@@ -101,9 +119,8 @@ func New(ctx context.Context, cfg *daemoncfg.Config, reg *modules.Registry, o Op
 	if d.seal, err = newSealer(key); err != nil {
 		return nil, err
 	}
-	d.metrics = telemetry.New(d.prom)
+	d.metrics = telemetry.New(d.prom, d.moduleSamples)
 	d.mfactory = modules.NewMetricsFactory(d.prom)
-	telemetry.RegisterModules(d.prom, d.moduleSamples)
 
 	// The audit log's HMAC key is derived from, not equal to, the
 	// fingerprint key: an audited value's digest must not match a state
@@ -123,28 +140,44 @@ func New(ctx context.Context, cfg *daemoncfg.Config, reg *modules.Registry, o Op
 	if err != nil {
 		return nil, err
 	}
-	d.store = instrumentStore(store, cfg.State.Type, d.metrics)
+	d.store = telemetry.InstrumentStore(store, cfg.State.Type, d.metrics)
 	return d, nil
 }
 
+// access is what authentication and authorization read, swapped as one
+// value on reload so that a request never sees a policy with another
+// config's expiry times.
+type access struct {
+	policy *rbac.Policy
+	// expires maps the principals with an `expires` time to it.
+	expires map[string]time.Time
+}
+
 // setPolicy builds the policy from the config's roles and principals; the
-// daemon's own uid is admin.
+// daemon's own uid is admin, and never expires.
 func (d *Daemon) setPolicy(cfg *daemoncfg.Config) error {
 	roles := make([]rbac.Role, len(cfg.Roles))
 	for i, r := range cfg.Roles {
 		roles[i] = rbac.Role{Name: r.Name, Permissions: r.Permissions}
 	}
 	principals := make([]rbac.Principal, len(cfg.Principals))
+	expires := map[string]time.Time{}
 	for i, p := range cfg.Principals {
 		principals[i] = rbac.Principal{Name: p.Name, Roles: p.Roles, TokenSHA256: p.TokenSHA256}
+		if !p.Expires.IsZero() && p.Name != unixPrincipal(d.uid) {
+			expires[p.Name] = p.Expires
+		}
 	}
 	p, err := rbac.NewPolicy(roles, principals)
 	if err != nil {
 		return fmt.Errorf("daemon config: %w", err)
 	}
-	d.policy.Store(p.WithAdmin(unixPrincipal(d.uid)))
+	d.access.Store(&access{policy: p.WithAdmin(unixPrincipal(d.uid)), expires: expires})
 	return nil
 }
+
+// policy returns the policy in force.
+func (d *Daemon) policy() *rbac.Policy { return d.access.Load().policy }
 
 func unixPrincipal(uid int) string { return fmt.Sprintf("unix:%d", uid) }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nexus-run/nexus/internal/audit"
 	"github.com/nexus-run/nexus/internal/rbac"
 	"github.com/nexus-run/nexus/internal/state"
+	"github.com/nexus-run/nexus/internal/telemetry"
 	"github.com/nexus-run/nexus/modules"
 	"github.com/nexus-run/nexus/planner"
 )
@@ -44,19 +45,20 @@ func (d *Daemon) handleApply(w http.ResponseWriter, r *http.Request, principal s
 		return
 	}
 	rid := requestID(r)
-	if err := d.authorizePlan(principal, p); err != nil {
-		d.metrics.Applies.WithLabelValues("denied").Inc()
+	if err := d.authorizePlan(principal, p, nil); err != nil {
+		d.metrics.Authz(false)
+		d.metrics.ApplyRefused(telemetry.ApplyDenied)
 		d.denyApply(w, r, principal, err)
 		return
 	}
 	proj, err := d.project(r.Context(), p.Project)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		writeStoreError(w, err)
 		return
 	}
 	lock := state.LockInfo{ID: uuid.NewString(), Operation: "apply", Who: principal, Node: d.node, Created: d.now().UTC()}
 	if err := state.WaitLock(r.Context(), d.store, p.Project, lock, opts.lockTimeout); err != nil {
-		d.metrics.Applies.WithLabelValues("locked").Inc()
+		d.metrics.ApplyRefused(telemetry.ApplyLocked)
 		code, status := api.CodeUnavailable, http.StatusServiceUnavailable
 		if errors.Is(err, state.ErrLocked) {
 			code, status = api.CodeLocked, http.StatusConflict
@@ -70,11 +72,19 @@ func (d *Daemon) handleApply(w http.ResponseWriter, r *http.Request, principal s
 		}
 	}()
 	if err := proj.rec.reload(r.Context()); err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		writeStoreError(w, err)
+		return
+	}
+	// Again with what the project runs: the plan came from the client.
+	err = proj.rec.check(func(doc *state.State) error { return d.authorizePlan(principal, p, doc) })
+	d.metrics.Authz(err == nil)
+	if err != nil {
+		d.metrics.ApplyRefused(telemetry.ApplyDenied)
+		d.denyApply(w, r, principal, err)
 		return
 	}
 	if err := proj.rec.check(p.CheckFresh); err != nil {
-		d.metrics.Applies.WithLabelValues("stale").Inc()
+		d.metrics.ApplyRefused(telemetry.ApplyStale)
 		d.auditEvent(r.Context(), audit.Record{Type: "apply", Principal: principal, RequestID: rid, Outcome: "error",
 			Details: map[string]string{"project": p.Project, "error": "stale plan"}})
 		writeError(w, http.StatusConflict, api.Error{Code: api.CodeStalePlan, Message: err.Error()})
@@ -137,6 +147,11 @@ func checkPlanShape(p *planner.Plan) error {
 		if c.After == nil && c.Action != planner.Destroy || c.Before == nil && c.After == nil {
 			return fmt.Errorf("change %s: no spec", c.Address)
 		}
+		for _, spec := range []*modules.Spec{c.Before, c.After} {
+			if spec != nil && spec.Address != c.Address {
+				return fmt.Errorf("change %s: its spec is of %s; plan again rather than editing the plan", c.Address, spec.Address)
+			}
+		}
 	}
 	return nil
 }
@@ -144,24 +159,35 @@ func checkPlanShape(p *planner.Plan) error {
 // authorizePlan checks, before anything runs, that the principal holds the
 // verb of every action and every permission every touched module requires:
 // its kind's manifest (from this daemon's registry, not the plan) and its
-// block's own.
-func (d *Daemon) authorizePlan(principal string, p *planner.Plan) error {
+// block's own, for the module as it is and as it will be. The client sends
+// the plan, so given the project's document (nil before it is read), the
+// recorded spec of each touched module counts too: an edited kind or
+// permissions list in the plan cannot hide what a running module requires.
+func (d *Daemon) authorizePlan(principal string, p *planner.Plan, doc *state.State) error {
 	needs := make([]rbac.Need, 0, len(p.Changes))
 	for _, c := range p.Changes {
 		perms := c.Verbs()
-		spec := c.Spec()
-		if m, ok := d.reg.Manifest(spec.Kind); ok {
-			perms = append(perms, m.Permissions...)
+		specs := []*modules.Spec{c.Before, c.After}
+		if doc != nil && doc.Modules[c.Address] != nil {
+			specs = append(specs, &doc.Modules[c.Address].Spec)
 		}
-		perms = append(perms, spec.Permissions...)
+		for _, spec := range specs {
+			if spec == nil {
+				continue
+			}
+			if m, ok := d.reg.Manifest(spec.Kind); ok {
+				perms = append(perms, m.Permissions...)
+			}
+			perms = append(perms, spec.Permissions...)
+		}
 		needs = append(needs, rbac.Need{Module: c.Address, Permissions: perms})
 	}
-	err := d.policy.Load().Authorize(principal, needs)
-	d.metrics.Authz(err == nil)
-	return err
+	return d.policy().Authorize(principal, needs)
 }
 
-func (d *Daemon) denyApply(w http.ResponseWriter, r *http.Request, principal string, err error) {
+// deniedError is the answer to an authorization failure, listing each
+// missing permission.
+func deniedError(err error) api.Error {
 	var denied *rbac.DeniedError
 	e := api.Error{Code: api.CodeDenied, Message: err.Error()}
 	if errors.As(err, &denied) {
@@ -169,6 +195,11 @@ func (d *Daemon) denyApply(w http.ResponseWriter, r *http.Request, principal str
 			e.Missing = append(e.Missing, api.Missing{Module: m.Module, Permission: m.Permission})
 		}
 	}
+	return e
+}
+
+func (d *Daemon) denyApply(w http.ResponseWriter, r *http.Request, principal string, err error) {
+	e := deniedError(err)
 	d.auditEvent(r.Context(), audit.Record{Type: "denied", Principal: principal, RequestID: requestID(r), Outcome: "denied",
 		Details: map[string]string{"route": "POST /v1/apply", "reason": err.Error()}})
 	writeError(w, http.StatusForbidden, e)
@@ -181,7 +212,16 @@ func (d *Daemon) runApply(w http.ResponseWriter, r *http.Request, principal stri
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	rid := requestID(r)
-	s := &stream{enc: json.NewEncoder(w), flush: rc.Flush}
+	soft, stop := context.WithCancel(r.Context())
+	hard, abort := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer stop()
+	defer abort()
+	s := &stream{enc: json.NewEncoder(w), rc: rc, timeout: d.streamTimeout, scrub: d.scrub, gone: func(err error) {
+		d.log.Warn("the client stopped reading the apply stream or hung up; interrupting the apply",
+			"project", p.Project, "principal", principal, "request_id", rid, "error", err)
+		stop()
+	}}
+	defer s.close()
 	// Transition records are audited off the executor's path (the log
 	// group-commits them) and awaited before the apply is reported done.
 	var audits sync.WaitGroup
@@ -192,7 +232,10 @@ func (d *Daemon) runApply(w http.ResponseWriter, r *http.Request, principal stri
 			if e.Error != "" {
 				terr = errors.New(e.Error)
 			}
-			d.metrics.Transition(e.ID, e.Transition, e.Duration, terr)
+			d.metrics.Transition(p.Project, e.ID, e.Transition, e.Duration, terr)
+			if terr == nil && e.Transition == modules.TransitionUnload && e.Action == planner.Destroy {
+				d.metrics.ForgetModule(p.Project, e.ID)
+			}
 			rec := audit.Record{Type: "transition", Principal: principal, RequestID: rid, Module: e.Address, Outcome: "ok",
 				Details: map[string]string{"project": p.Project, "transition": string(e.Transition), "action": e.Action.String()}}
 			if e.Error != "" {
@@ -207,26 +250,23 @@ func (d *Daemon) runApply(w http.ResponseWriter, r *http.Request, principal stri
 	})
 	d.auditEvent(r.Context(), audit.Record{Type: "apply", Principal: principal, RequestID: rid, Outcome: "started",
 		Details: map[string]string{"project": p.Project, "changes": fmt.Sprint(len(p.Changes)), "serial": fmt.Sprint(p.Serial)}})
-	soft, stop := context.WithCancel(r.Context())
-	hard, abort := context.WithCancel(context.WithoutCancel(r.Context()))
-	defer stop()
-	defer abort()
 	d.applies.Store(rid, &running{stop: stop, abort: abort})
 	defer d.applies.Delete(rid)
 	opts.exec.Abort = hard
 	sum, err := executor.Apply(soft, p, proj.rt, &applyRecorder{rec: proj.rec, rt: proj.rt, project: proj}, obs, opts.exec)
 	audits.Wait()
-	result := "ok"
+	result := telemetry.ApplyOK
 	switch {
 	case errors.Is(err, executor.ErrInterrupted):
-		result = "interrupted"
+		result = telemetry.ApplyInterrupted
 	case err != nil:
-		result = "error"
+		result = telemetry.ApplyError
 	}
-	d.metrics.Applies.WithLabelValues(result).Inc()
+	var took time.Duration
 	if sum != nil {
-		d.metrics.ApplyDuration.Observe(sum.Duration.Seconds())
+		took = sum.Duration
 	}
+	d.metrics.ApplyDone(result, took)
 	_, serial := proj.rec.serial()
 	final := completeMessage(p, sum, err, serial, d.now())
 	s.send(final)
@@ -236,18 +276,58 @@ func (d *Daemon) runApply(w http.ResponseWriter, r *http.Request, principal stri
 }
 
 // stream serialises writes of NDJSON lines from the executor's goroutines.
+// A line the client does not take within timeout (it stopped reading: a
+// suspended CI runner) breaks the stream: gone is called once and later
+// lines are dropped, so a stuck client can neither stall the apply nor hold
+// the project's lock.
 type stream struct {
-	mu    sync.Mutex
-	enc   *json.Encoder
-	flush func() error
+	mu      sync.Mutex
+	enc     *json.Encoder
+	rc      *http.ResponseController
+	timeout time.Duration
+	scrub   *scrubber
+	gone    func(error)
+	broken  bool
 }
 
 func (s *stream) send(m api.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enc.Encode(m); err == nil {
-		_ = s.flush()
+	if s.broken {
+		return
 	}
+	if s.scrub.active() {
+		m.Text = s.scrub.scrub(m.Text)
+		if m.Hook != nil {
+			h := *m.Hook
+			h.Error = s.scrub.scrub(h.Error)
+			m.Hook = &h
+		}
+		if m.Summary != nil {
+			sum := *m.Summary
+			sum.Errors = slices.Clone(sum.Errors)
+			for i, e := range sum.Errors {
+				sum.Errors[i] = s.scrub.scrub(e)
+			}
+			m.Summary = &sum
+		}
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	err := s.enc.Encode(m)
+	if err == nil {
+		err = s.rc.Flush()
+	}
+	if err != nil {
+		s.broken = true
+		s.gone(err)
+	}
+}
+
+// close lifts the write deadline for what the connection serves next.
+func (s *stream) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.rc.SetWriteDeadline(time.Time{})
 }
 
 // running is an apply in progress that a client may interrupt.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,59 +27,103 @@ func projectParam(r *http.Request) string {
 
 // handleState answers the project's document, redacted: what `nexus state
 // pull` writes and `nexus plan --state` reads.
-func (d *Daemon) handleState(w http.ResponseWriter, r *http.Request, _ string) {
+func (d *Daemon) handleState(w http.ResponseWriter, r *http.Request, principal string) {
 	doc, err := d.store.Get(r.Context(), projectParam(r))
+	d.auditStateRead(r, principal, "read", err)
 	if errors.Is(err, state.ErrNotFound) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("project %q has no state yet: nothing was applied", projectParam(r))})
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		writeStoreError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, doc.Redacted())
 }
 
-func (d *Daemon) handleStateHistory(w http.ResponseWriter, r *http.Request, _ string) {
+// auditStateRead records who read a project's state: it holds no secret
+// values, but every module's config and the daemon's view of the host.
+func (d *Daemon) auditStateRead(r *http.Request, principal, operation string, err error) {
+	rec := audit.Record{Type: "state.read", Principal: principal, RequestID: requestID(r), Outcome: outcome(err),
+		Details: map[string]string{"project": projectParam(r), "operation": operation}}
+	if err != nil {
+		rec.Details["error"] = err.Error()
+	}
+	d.auditEvent(r.Context(), rec)
+}
+
+func (d *Daemon) handleStateHistory(w http.ResponseWriter, r *http.Request, principal string) {
 	n := 20
 	if s := r.URL.Query().Get("limit"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
-			n = v
+			n = min(v, maxHistory)
 		}
 	}
 	entries, err := d.store.History(r.Context(), projectParam(r), n)
+	d.auditStateRead(r, principal, "history", err)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		writeStoreError(w, err)
 		return
+	}
+	if entries == nil {
+		entries = []state.HistoryEntry{}
 	}
 	writeJSON(w, http.StatusOK, api.StateHistoryResponse{Project: projectParam(r), Entries: entries})
 }
 
+// maxHistory bounds ?limit= of GET /v1/state/history.
+const maxHistory = 1000
+
+// writeStoreError answers a failure to read or lock a project's state.
+func writeStoreError(w http.ResponseWriter, err error) {
+	status, body := storeError(err)
+	writeError(w, status, body)
+}
+
+// storeError is the answer to a state store failure: 400 for a project
+// name no store accepts (like "../x"), 409 for a lock someone else holds,
+// else 503.
+func storeError(err error) (int, api.Error) {
+	switch {
+	case errors.Is(err, state.ErrInvalidProject):
+		return http.StatusBadRequest, api.Error{Code: api.CodeBadRequest, Message: err.Error()}
+	case errors.Is(err, state.ErrLocked):
+		return http.StatusConflict, api.Error{Code: api.CodeLocked, Message: err.Error()}
+	}
+	return http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()}
+}
+
 // withLock runs fn holding the project's lock for operation, answering a
-// held lock with 409 naming the holder.
+// held lock with 409 naming the holder. A refused or failed edit is
+// audited here; fn audits its success.
 func (d *Daemon) withLock(w http.ResponseWriter, r *http.Request, principal, project, operation string, fn func(ctx context.Context, p *project) error) {
+	fail := func(status int, body api.Error) {
+		d.auditEvent(r.Context(), audit.Record{Type: "state.edit", Principal: principal, RequestID: requestID(r), Outcome: "error",
+			Details: map[string]string{"project": project, "operation": strings.TrimPrefix(operation, "state "), "error": body.Message}})
+		writeError(w, status, body)
+	}
 	p, err := d.project(r.Context(), project)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		fail(storeError(err))
 		return
 	}
 	info := state.LockInfo{ID: uuid.NewString(), Operation: operation, Who: principal, Node: d.node, Created: d.now().UTC()}
 	if err := state.WaitLock(r.Context(), d.store, project, info, 5*time.Second); err != nil {
-		writeError(w, http.StatusConflict, api.Error{Code: api.CodeLocked, Message: err.Error()})
+		fail(http.StatusConflict, api.Error{Code: api.CodeLocked, Message: err.Error()})
 		return
 	}
 	defer d.store.Unlock(context.WithoutCancel(r.Context()), project, info.ID)
 	if err := p.rec.reload(r.Context()); err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		fail(storeError(err))
 		return
 	}
 	if err := fn(r.Context(), p); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {
-			writeError(w, he.status, he.body)
+			fail(he.status, he.body)
 			return
 		}
-		writeError(w, http.StatusInternalServerError, api.Error{Code: api.CodeInternal, Message: err.Error()})
+		fail(http.StatusInternalServerError, api.Error{Code: api.CodeInternal, Message: err.Error()})
 	}
 }
 
@@ -98,6 +143,10 @@ func (d *Daemon) handleStateRm(w http.ResponseWriter, r *http.Request, principal
 	}
 	if req.Project == "" {
 		req.Project = "default"
+	}
+	if len(req.Addresses) == 0 {
+		writeError(w, http.StatusBadRequest, api.Error{Code: api.CodeBadRequest, Message: "name at least one address to remove from the state"})
+		return
 	}
 	d.withLock(w, r, principal, req.Project, "state rm", func(ctx context.Context, p *project) error {
 		doc := p.rec.snapshot()
@@ -147,6 +196,13 @@ func (d *Daemon) handleStatePush(w http.ResponseWriter, r *http.Request, princip
 			return &httpError{http.StatusConflict, api.Error{Code: api.CodeBadRequest, Message: fmt.Sprintf("the pushed state has serial %d, not newer than the project's %d (use --force to replace it anyway)", req.State.Serial, serial)}}
 		}
 		doc := req.State.Clone()
+		cur := p.rec.snapshot()
+		keepRedacted(doc, cur)
+		err := d.policy().Authorize(principal, d.pushNeeds(cur, doc))
+		d.metrics.Authz(err == nil)
+		if err != nil {
+			return &httpError{http.StatusForbidden, deniedError(err)}
+		}
 		if lineage != "" {
 			doc.Lineage = lineage
 		}
@@ -174,6 +230,10 @@ func (d *Daemon) handleForceUnlock(w http.ResponseWriter, r *http.Request, princ
 	if req.Project == "" {
 		req.Project = "default"
 	}
+	if req.ID == "" {
+		writeError(w, http.StatusBadRequest, api.Error{Code: api.CodeBadRequest, Message: "name the lock id to release (a blocked apply's error shows it)"})
+		return
+	}
 	holder, herr := d.store.LockHolder(r.Context(), req.Project)
 	err := d.store.Unlock(r.Context(), req.Project, req.ID)
 	rec := audit.Record{Type: "state.edit", Principal: principal, RequestID: requestID(r), Outcome: outcome(err),
@@ -187,7 +247,7 @@ func (d *Daemon) handleForceUnlock(w http.ResponseWriter, r *http.Request, princ
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable, Message: err.Error()})
+		writeStoreError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"unlocked": req.ID})

@@ -1,8 +1,8 @@
 package daemon
 
 import (
+	"maps"
 	"net/http"
-	"sort"
 
 	"github.com/nexus-run/nexus/internal/api"
 	"github.com/nexus-run/nexus/internal/redact"
@@ -80,23 +80,35 @@ func (p *project) status(withConfig bool) api.ProjectStatus {
 		if spec.DesiredState == modules.DesiredStarted && !ms.Health.Ready {
 			ps.Ready = false
 		}
+		if s := p.d.scrub; s.active() {
+			ms.LastError = s.scrub(ms.LastError)
+			ms.Health.Details = maps.Clone(ms.Health.Details)
+			s.scrubMap(ms.Health.Details)
+		}
 		ps.Modules = append(ps.Modules, ms)
 	}
 	return ps
 }
 
-// moduleSamples feeds the per-module metrics at scrape time.
+// moduleSamples feeds the per-module metrics at scrape time, sorted by
+// project and address.
 func (d *Daemon) moduleSamples() []telemetry.ModuleSample {
-	var out []telemetry.ModuleSample
-	for _, p := range d.projectList() {
-		for _, st := range p.rt.Snapshot() {
-			p.mu.Lock()
-			b := p.base[st.Spec.Address]
-			p.mu.Unlock()
-			out = append(out, telemetry.ModuleSample{ID: st.Spec.ID, Kind: st.Spec.Kind, State: st.State,
-				Ready: st.Health.Ready, Restarts: st.Restarts + b.restarts, Usage: st.Usage})
-		}
+	projects := d.projectList()
+	per := make([][]runtime.Sample, len(projects))
+	n := 0
+	for i, p := range projects {
+		per[i] = p.rt.Samples()
+		n += len(per[i])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	out := make([]telemetry.ModuleSample, 0, n)
+	for i, p := range projects {
+		samples := per[i]
+		p.mu.Lock()
+		for _, s := range samples {
+			out = append(out, telemetry.ModuleSample{Project: p.name, ID: s.ID, Kind: s.Kind, State: s.State,
+				Ready: s.Ready, Restarts: s.Restarts + p.base[s.Address].restarts, Usage: s.Usage})
+		}
+		p.mu.Unlock()
+	}
 	return out
 }

@@ -7,14 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/nexus-run/nexus/internal/api"
 	"github.com/nexus-run/nexus/internal/audit"
+	"github.com/nexus-run/nexus/internal/telemetry"
 	"github.com/nexus-run/nexus/internal/version"
 )
 
@@ -41,11 +43,30 @@ func (d *Daemon) routes() http.Handler {
 	v1("DELETE /v1/secrets", "secret.write", d.handleSecretsDelete)
 	mux.HandleFunc("GET /healthz", d.handleHealthz)
 	mux.HandleFunc("GET /readyz", d.handleReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.prom, promhttp.HandlerOpts{Registry: d.prom}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
-	})
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { noRoute(mux, w, r) })
 	return d.logRequests(mux)
+}
+
+// noRoute answers a request no route matched, in JSON like every other
+// refusal: 405 with an Allow header when the path has routes for other
+// methods, else 404.
+func noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, api.Error{Code: api.CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s does not take %s; use %s", r.URL.Path, r.Method, strings.Join(allow, " or "))})
+		return
+	}
+	writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 }
 
 // guard authenticates the caller, checks the route's verb, and passes the
@@ -61,7 +82,10 @@ func (d *Daemon) guard(route, verb string, h func(http.ResponseWriter, *http.Req
 			return
 		}
 		setPrincipal(r, principal)
-		allowed := d.policy.Load().Allowed(principal, verb)
+		// Whatever the request logs with its context (every transition of
+		// an apply) names who asked, and which request it was.
+		r = r.WithContext(telemetry.WithLogAttrs(r.Context(), slog.String("principal", principal), slog.String("request_id", requestID(r))))
+		allowed := d.policy().Allowed(principal, verb)
 		d.metrics.Authz(allowed)
 		if !allowed {
 			d.auditEvent(r.Context(), audit.Record{Type: "denied", Principal: principal, RequestID: requestID(r), Outcome: "denied",
@@ -99,7 +123,7 @@ func (d *Daemon) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		d.metrics.HTTPRequests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
+		d.metrics.Request(route, sw.status)
 		if r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}
@@ -168,13 +192,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusUnsupportedMediaType, api.Error{Code: api.CodeUnsupported, Message: "send the request body as Content-Type: application/json"})
 		return false
 	}
+	// A body announced too big is refused before a byte of it is read.
+	if r.ContentLength > api.MaxRequestBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, tooLarge())
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, api.Error{Code: api.CodeTooLarge,
-				Message: fmt.Sprintf("the request body is larger than %d MiB", api.MaxRequestBytes>>20)})
+			writeError(w, http.StatusRequestEntityTooLarge, tooLarge())
 			return false
 		}
 		writeError(w, http.StatusBadRequest, api.Error{Code: api.CodeBadRequest, Message: "malformed JSON request: " + err.Error()})
@@ -185,6 +213,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+func tooLarge() api.Error {
+	return api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("the request body is larger than %d MiB", api.MaxRequestBytes>>20)}
 }
 
 func (d *Daemon) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -215,6 +247,10 @@ func (d *Daemon) handleReadyz(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) auditEvent(ctx context.Context, rec audit.Record) {
 	if d.audit == nil {
 		return
+	}
+	if d.scrub.active() {
+		rec.Details = maps.Clone(rec.Details)
+		d.scrub.scrubMap(rec.Details)
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -16,7 +16,6 @@ import (
 	filestate "github.com/nexus-run/nexus/internal/state/file"
 	"github.com/nexus-run/nexus/internal/state/postgres"
 	redisstate "github.com/nexus-run/nexus/internal/state/redis"
-	"github.com/nexus-run/nexus/internal/telemetry"
 )
 
 // openStore opens the configured state store; a store that cannot be
@@ -29,7 +28,7 @@ func openStore(ctx context.Context, cfg *daemoncfg.Config) (state.Store, error) 
 	case "postgres":
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		st, err := postgres.New(cctx, s.DSN, postgres.Options{})
+		st, err := postgres.New(cctx, s.DSN, postgres.Options{Schema: s.Schema})
 		if err != nil {
 			return nil, fmt.Errorf("state \"postgres\": %w (check the dsn and that the server is up)", err)
 		}
@@ -82,42 +81,4 @@ func openSecrets(ctx context.Context, cfg *daemoncfg.Config, lookup func(string)
 		}
 	}
 	return set, nil
-}
-
-// timedStore measures every store call in the state-store latency histogram.
-type timedStore struct {
-	state.Store
-	kind string
-	m    *telemetry.Metrics
-}
-
-func instrumentStore(s state.Store, kind string, m *telemetry.Metrics) state.Store {
-	return &timedStore{Store: s, kind: kind, m: m}
-}
-
-func (t *timedStore) observe(op string, start time.Time, err error) {
-	t.m.StoreLatency.WithLabelValues(t.kind, op, outcome(err)).Observe(time.Since(start).Seconds())
-}
-
-func (t *timedStore) Get(ctx context.Context, project string) (s *state.State, err error) {
-	defer t.observe("get", time.Now(), nil)
-	return t.Store.Get(ctx, project)
-}
-
-func (t *timedStore) Put(ctx context.Context, s *state.State, prev uint64, reason string) (err error) {
-	start := time.Now()
-	defer func() { t.observe("put", start, err) }()
-	return t.Store.Put(ctx, s, prev, reason)
-}
-
-func (t *timedStore) Apply(ctx context.Context, project string, prev uint64, c state.Change) (err error) {
-	start := time.Now()
-	defer func() { t.observe("apply", start, err) }()
-	return t.Store.Apply(ctx, project, prev, c)
-}
-
-func (t *timedStore) Lock(ctx context.Context, project string, info state.LockInfo) (err error) {
-	start := time.Now()
-	defer func() { t.observe("lock", start, err) }()
-	return t.Store.Lock(ctx, project, info)
 }

@@ -57,9 +57,10 @@ func (d *Daemon) project(ctx context.Context, name string) (*project, error) {
 	}
 	p := &project{name: name, d: d, base: map[string]history{}}
 	p.rec = newRecorder(d.store, name, doc, d.now)
+	p.rec.scrub = d.scrub
 	p.rt = runtime.New(runtime.Options{
 		Registry:    d.reg,
-		Secrets:     d.secrets,
+		Secrets:     resolver{next: d.secrets, s: d.scrub},
 		Fingerprint: d.fp.Fingerprint,
 		Node:        d.node,
 		DataDir:     filepath.Join(d.cfg.DataDir, "projects", name),
@@ -283,22 +284,36 @@ func (p *project) shutdown(ctx context.Context) error {
 	return err
 }
 
-// knownProjects lists the projects this daemon has applied, from its data
-// directory: a shared state store may hold other hosts' projects too, which
-// this daemon must not start.
+// knownProjects lists the projects this daemon runs: those it has applied,
+// from its data directory (a shared PostgreSQL or Redis store may hold other
+// hosts' projects too, which this daemon must not start), and, with the
+// file store, which is this host's alone, every project the store holds, so
+// a data dir restored without projects.json loses nothing.
 func (d *Daemon) knownProjects() ([]string, error) {
-	buf, err := os.ReadFile(filepath.Join(d.cfg.DataDir, "projects.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read known projects: %w", err)
-	}
 	var names []string
-	if err := json.Unmarshal(buf, &names); err != nil {
-		return nil, fmt.Errorf("read known projects %s: %w", filepath.Join(d.cfg.DataDir, "projects.json"), err)
+	buf, err := os.ReadFile(filepath.Join(d.cfg.DataDir, "projects.json"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read known projects: %w", err)
+	default:
+		if err := json.Unmarshal(buf, &names); err != nil {
+			return nil, fmt.Errorf("read known projects %s: %w", filepath.Join(d.cfg.DataDir, "projects.json"), err)
+		}
 	}
-	return names, nil
+	if d.cfg.State.Type == "file" {
+		entries, err := os.ReadDir(d.cfg.State.Path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("list the file store's projects: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && state.CheckProject(e.Name()) == nil {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	sort.Strings(names)
+	return compactStrings(names), nil
 }
 
 // rememberProject adds a project to the known list (called with d.mu held).

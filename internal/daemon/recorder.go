@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,21 +20,41 @@ import (
 // Store.Apply, and each caller returns once its change is durable. So a
 // 10,000-module apply does not mean 30,000 store round trips, yet no
 // transition's dependents start before it is saved.
+//
+// A change may also be queued without waiting (enqueue): it is written with
+// the next commit, which returns only once both are durable. An apply
+// queues the first transitions of each step (init and load) and commits
+// the last (start), so a step waits for one store write, not three, and a
+// dependent still starts only after everything its dependency did is
+// saved.
 type recorder struct {
 	store   state.Store
 	project string
 	now     func() time.Time
+	// scrub, when set, removes secret values from the records' errors.
+	scrub *scrubber
 
 	mu       sync.Mutex
 	doc      *state.State // last committed document; nil until one exists
 	queue    []*write
 	flushing bool
+	// pending is the latest record of each address a write not yet applied
+	// to doc sets (nil: deletes), queued or being flushed, with its write's
+	// sequence number, so that module answers what the state will say.
+	pending map[string]pendingRecord
+	seq     uint64
 }
 
 type write struct {
 	change state.Change
 	reason string
-	done   chan error
+	done   chan error // nil for a queued write nobody waits for
+	seq    uint64
+}
+
+type pendingRecord struct {
+	m   *state.Module
+	seq uint64
 }
 
 func newRecorder(store state.Store, project string, doc *state.State, now func() time.Time) *recorder {
@@ -53,10 +74,17 @@ func (r *recorder) snapshot() *state.State {
 	return r.doc.Clone()
 }
 
-// module returns a copy of one module's record, or nil.
+// module returns a copy of one module's latest record (queued or
+// committed), or nil.
 func (r *recorder) module(addr string) *state.Module {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if p, ok := r.pending[addr]; ok {
+		if p.m == nil {
+			return nil
+		}
+		return p.m.Clone()
+	}
 	if r.doc == nil || r.doc.Modules[addr] == nil {
 		return nil
 	}
@@ -116,13 +144,38 @@ func (r *recorder) ensure(ctx context.Context) error {
 
 // commit persists a change and returns once it is durable.
 func (r *recorder) commit(ctx context.Context, c state.Change, reason string) error {
-	if err := r.ensure(ctx); err != nil {
+	wait, err := r.submit(ctx, c, reason)
+	if err != nil {
 		return err
 	}
+	return wait()
+}
+
+// submit queues a change and returns the function that waits for it to be
+// durable. The first waiter to find no flush running flushes the queue;
+// the others wait for that flush (and the next) to take their changes.
+func (r *recorder) submit(ctx context.Context, c state.Change, reason string) (wait func() error, err error) {
+	if err := r.ensure(ctx); err != nil {
+		return nil, err
+	}
+	r.scrubChange(c)
 	w := &write{change: c, reason: reason, done: make(chan error, 1)}
 	r.mu.Lock()
-	r.queue = append(r.queue, w)
-	lead := !r.flushing
+	r.queueLocked(w)
+	r.mu.Unlock()
+	return func() error { return r.await(ctx, w) }, nil
+}
+
+// await returns once w is durable, flushing the queue when no one does.
+// A queue that is empty means w was taken by a flush that has answered.
+func (r *recorder) await(ctx context.Context, w *write) error {
+	select {
+	case err := <-w.done: // written by an earlier flush: do not flush others'
+		return err
+	default:
+	}
+	r.mu.Lock()
+	lead := !r.flushing && len(r.queue) > 0
 	if lead {
 		r.flushing = true
 	}
@@ -131,6 +184,61 @@ func (r *recorder) commit(ctx context.Context, c state.Change, reason string) er
 		r.flush(ctx)
 	}
 	return <-w.done
+}
+
+// scrubChange removes secret values from the errors of c's records.
+func (r *recorder) scrubChange(c state.Change) {
+	if r.scrub == nil {
+		return
+	}
+	for _, m := range c.Set {
+		m.LastError = r.scrub.scrub(m.LastError)
+	}
+}
+
+// enqueue queues a change for the next commit and returns at once. The
+// caller must commit afterwards (its own next change), which writes both;
+// should the queued change's batch fail, that commit's record, which
+// supersedes it, still lands or fails on its own.
+func (r *recorder) enqueue(c state.Change, reason string) {
+	r.scrubChange(c)
+	r.mu.Lock()
+	r.queueLocked(&write{change: c, reason: reason})
+	r.mu.Unlock()
+}
+
+// queueLocked appends w to the queue and indexes its records. r.mu is held.
+func (r *recorder) queueLocked(w *write) {
+	r.seq++
+	w.seq = r.seq
+	r.queue = append(r.queue, w)
+	if r.pending == nil {
+		r.pending = map[string]pendingRecord{}
+	}
+	for _, m := range w.change.Set {
+		r.pending[m.Spec.Address] = pendingRecord{m: m, seq: w.seq}
+	}
+	for _, a := range w.change.Delete {
+		r.pending[a] = pendingRecord{seq: w.seq}
+	}
+}
+
+// settleLocked drops from pending what batch wrote (or failed to write),
+// unless a later write has set it again. r.mu is held.
+func (r *recorder) settleLocked(batch []*write) {
+	last := batch[len(batch)-1].seq
+	for _, w := range batch {
+		for _, m := range w.change.Set {
+			if p := r.pending[m.Spec.Address]; p.seq <= last {
+				delete(r.pending, m.Spec.Address)
+			}
+		}
+		for _, a := range w.change.Delete {
+			if p := r.pending[a]; p.seq <= last {
+				delete(r.pending, a)
+			}
+		}
+	}
 }
 
 // flush writes queued changes, batch after batch, until the queue is empty.
@@ -150,16 +258,19 @@ func (r *recorder) flush(ctx context.Context) {
 
 		merged := merge(batch)
 		err := r.store.Apply(ctx, r.project, prev, merged)
+		r.mu.Lock()
 		if err == nil {
-			r.mu.Lock()
 			r.doc.Apply(merged)
 			r.doc.Serial = prev + 1
-			r.mu.Unlock()
 		} else {
 			err = fmt.Errorf("save state of project %q: %w", r.project, err)
 		}
+		r.settleLocked(batch)
+		r.mu.Unlock()
 		for _, w := range batch {
-			w.done <- err
+			if w.done != nil {
+				w.done <- err
+			}
 		}
 	}
 }
@@ -211,18 +322,56 @@ type applyRecorder struct {
 	finalOnly bool
 }
 
-var _ executor.Recorder = (*applyRecorder)(nil)
+var _ executor.DeferredRecorder = (*applyRecorder)(nil)
 
 func (a *applyRecorder) Record(ctx context.Context, res executor.Result) error {
 	c := res.Change
 	if a.finalOnly && res.Err == nil && res.Transition != c.Transitions[len(c.Transitions)-1] {
 		return nil
 	}
-	if res.Err == nil && res.Transition == modules.TransitionUnload && c.Action == planner.Destroy {
-		return a.rec.commit(ctx, state.Change{Delete: []string{c.Address}}, "apply")
+	change := a.change(res)
+	if res.Err == nil && !endsStep(c, res.Transition) {
+		a.rec.enqueue(change, "apply") // committed with the step's last transition
+		return nil
 	}
-	m := a.record(res)
-	return a.rec.commit(ctx, state.Change{Set: []*state.Module{m}}, "apply")
+	return a.rec.commit(ctx, change, "apply")
+}
+
+// RecordDeferred queues the record of a step's last transition and returns
+// the wait for it to be durable, which the executor awaits before it starts
+// the step's dependents (see executor.DeferredRecorder).
+func (a *applyRecorder) RecordDeferred(ctx context.Context, res executor.Result) func() error {
+	wait, err := a.rec.submit(ctx, a.change(res), "apply")
+	if err != nil {
+		return func() error { return err }
+	}
+	return wait
+}
+
+// change is the state change a transition's outcome makes: the module's
+// new record, or its removal once a destroy has unloaded it.
+func (a *applyRecorder) change(res executor.Result) state.Change {
+	if res.Err == nil && res.Transition == modules.TransitionUnload && res.Change.Action == planner.Destroy {
+		return state.Change{Delete: []string{res.Change.Address}}
+	}
+	return state.Change{Set: []*state.Module{a.record(res)}}
+}
+
+// endsStep reports whether t is the last transition of its step: the
+// executor runs a change's stops and unloads as one step, the rest as
+// another, and starts a step's dependents only after its last transition.
+func endsStep(c *planner.Change, t modules.Transition) bool {
+	down := func(t modules.Transition) bool { return t == modules.TransitionStop || t == modules.TransitionUnload }
+	i := slices.Index(c.Transitions, t)
+	if i < 0 {
+		return true
+	}
+	for _, later := range c.Transitions[i+1:] {
+		if down(later) == down(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // record builds the module's record after a transition from what the

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexus-run/nexus/internal/daemoncfg"
+	"github.com/nexus-run/nexus/internal/rbac"
 )
 
 type ctxKey int
@@ -186,9 +187,25 @@ func connContext(typ string) func(ctx context.Context, c net.Conn) context.Conte
 }
 
 // authenticate names the caller: unix:<uid> on the socket, the principal of
-// a bearer token, or a client certificate's subject on mutual TLS. "" means
-// unauthenticated.
+// a bearer token, or a client certificate's subject on mutual TLS. Tokens
+// only ever arrive over TLS or loopback: openListener serves plain HTTP on
+// loopback addresses only. A principal past its `expires` time is refused
+// like an unknown one. "" means unauthenticated.
 func (d *Daemon) authenticate(r *http.Request) (string, error) {
+	acc := d.access.Load()
+	principal, err := identify(r, acc.policy)
+	if err != nil {
+		return "", err
+	}
+	if exp, ok := acc.expires[principal]; ok && !d.now().Before(exp) {
+		return "", fmt.Errorf("the credentials of %s expired at %s: issue new ones, update its principal block (token_sha256, expires) and reload the daemon (SIGHUP)",
+			principal, exp.UTC().Format(time.RFC3339))
+	}
+	return principal, nil
+}
+
+// identify names the caller from its connection and credentials.
+func identify(r *http.Request, policy *rbac.Policy) (string, error) {
 	if uid, ok := r.Context().Value(keyPeerUID).(int); ok {
 		return unixPrincipal(uid), nil
 	}
@@ -197,17 +214,23 @@ func (d *Daemon) authenticate(r *http.Request) (string, error) {
 		if !ok || tok == "" {
 			return "", errors.New("the Authorization header must be \"Bearer <token>\"")
 		}
-		if p, ok := d.policy.Load().Authenticate(tok); ok {
+		if p, ok := policy.Authenticate(tok); ok {
 			return p, nil
 		}
 		return "", errors.New("the token is not valid (wrong, revoked, or not in this daemon's config)")
 	}
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		cert := r.TLS.VerifiedChains[0][0]
-		if cert.Subject.CommonName != "" {
-			return cert.Subject.CommonName, nil
+		name := cert.Subject.CommonName
+		if name == "" {
+			name = cert.Subject.String()
 		}
-		return cert.Subject.String(), nil
+		// unix:<uid> names callers on the socket, whose uid the kernel
+		// vouches for; a certificate must not pass for one (unix:0 is admin).
+		if strings.HasPrefix(name, "unix:") {
+			return "", fmt.Errorf("the client certificate's subject %q names a unix socket principal, which only the socket's peer credentials can prove; issue the certificate for another name", name)
+		}
+		return name, nil
 	}
-	return "", errors.New("no credentials: send a bearer token (--token or NEXUS_TOKEN) or use the unix socket")
+	return "", errors.New("no credentials: send a bearer token (--token or NEXUS_TOKEN), a client certificate to a mutual-TLS listener (NEXUS_CLIENT_CERT and NEXUS_CLIENT_KEY), or use the unix socket")
 }

@@ -3,6 +3,7 @@ package daemoncfg
 import (
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -74,7 +75,16 @@ func build(raw *rawFile, body hcl.Body) (*Config, hcl.Diagnostics) {
 			diags = append(diags, errorAt(ranges.nth("principal", i), "Invalid token hash",
 				"token_sha256 must be 64 lower-case hex digits; make one with: printf %s \"$TOKEN\" | nexus token hash"))
 		}
-		c.Principals = append(c.Principals, Principal{Name: p.Name, TokenSHA256: tok, Roles: p.Roles})
+		var expires time.Time
+		if p.Expires != nil {
+			t, err := time.Parse(time.RFC3339, *p.Expires)
+			if err != nil {
+				diags = append(diags, errorAt(ranges.nth("principal", i), "Invalid expiry time",
+					fmt.Sprintf("expires %q must be an RFC 3339 time, like \"2026-12-31T00:00:00Z\".", *p.Expires)))
+			}
+			expires = t
+		}
+		c.Principals = append(c.Principals, Principal{Name: p.Name, TokenSHA256: tok, Roles: p.Roles, Expires: expires})
 	}
 	if raw.Audit != nil {
 		c.Audit.Path = raw.Audit.Path
@@ -85,7 +95,7 @@ func build(raw *rawFile, body hcl.Body) (*Config, hcl.Diagnostics) {
 func buildState(c *Config, s rawState, r hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	c.State = State{Type: s.Type, Path: str(s.Path), DSN: str(s.DSN), Address: str(s.Address),
-		Password: str(s.Password), KeyPrefix: str(s.KeyPrefix)}
+		Password: str(s.Password), KeyPrefix: str(s.KeyPrefix), Schema: str(s.Schema)}
 	if s.DB != nil {
 		c.State.DB = *s.DB
 	}

@@ -43,8 +43,10 @@ type State struct {
 	Type string // file | postgres | redis
 	// Path is the file store's directory.
 	Path string
-	// DSN is PostgreSQL's connection string.
-	DSN string
+	// DSN is PostgreSQL's connection string; Schema, when set, holds the
+	// store's tables (created when missing).
+	DSN    string
+	Schema string
 	// Address, Password, DB and KeyPrefix are Redis's.
 	Address   string
 	Password  string
@@ -94,6 +96,10 @@ type Principal struct {
 	Name        string
 	TokenSHA256 string
 	Roles       []string
+	// Expires, when set, is the end of the principal's validity: from then
+	// on the daemon refuses its credentials (token, certificate or uid) as
+	// it refuses unknown ones. The daemon's own uid never expires.
+	Expires time.Time
 }
 
 // Audit is the `audit` block.

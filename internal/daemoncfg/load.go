@@ -53,6 +53,7 @@ type rawState struct {
 	Password  *string `hcl:"password,optional"`
 	DB        *int    `hcl:"db,optional"`
 	KeyPrefix *string `hcl:"key_prefix,optional"`
+	Schema    *string `hcl:"schema,optional"`
 	LockTTL   *string `hcl:"lock_ttl,optional"`
 }
 
@@ -92,6 +93,7 @@ type rawPrincipal struct {
 	Name        string   `hcl:"name,label"`
 	TokenSHA256 *string  `hcl:"token_sha256,optional"`
 	Roles       []string `hcl:"roles"`
+	Expires     *string  `hcl:"expires,optional"`
 }
 
 type rawAudit struct {

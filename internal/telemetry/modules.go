@@ -1,6 +1,10 @@
 package telemetry
 
 import (
+	"cmp"
+	"slices"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nexus-run/nexus/modules"
@@ -8,58 +12,187 @@ import (
 
 // ModuleSample is one module's numbers at scrape time.
 type ModuleSample struct {
-	ID, Kind string
-	State    modules.State
-	Ready    bool
+	Project, ID, Kind string
+	State             modules.State
+	Ready             bool
+	// Restarts counts the module's restarts since its state was created.
 	Restarts int
 	Usage    modules.Usage
 }
 
-// ModuleSource lists the modules to export; the daemon reads its runtimes.
+// ModuleSource lists the modules to export. It is called once per scrape,
+// possibly by several scrapes at once, and should return the modules sorted
+// by project and address so that /metrics reads in a stable order.
 type ModuleSource func() []ModuleSample
 
-// moduleCollector exports per-module gauges and counters from a source.
-type moduleCollector struct {
-	source                                                 ModuleSource
-	state, up, ready, cpu, memory, requests, errs, restart *prometheus.Desc
+// ModuleStates are the states nexus_module_state reports: each module has a
+// series per state (1 for the one it is in, 0 for the others), so a query
+// like nexus_module_state{state="failed"} == 1 needs no absent().
+var ModuleStates = []modules.State{modules.StateInitialized, modules.StateLoaded, modules.StateStarted,
+	modules.StateStopped, modules.StateUnloaded, modules.StateFailed}
+
+// transitions are the transitions nexus_module_transitions_total counts,
+// in the order of their counters.
+var transitions = []modules.Transition{modules.TransitionInit, modules.TransitionLoad, modules.TransitionStart,
+	modules.TransitionStop, modules.TransitionUnload, modules.TransitionReconfigure}
+
+// gauge is a per-module metric with one series per module.
+type gauge struct {
+	name, help string
+	typ        prometheus.ValueType
+	value      func(*ModuleSample) float64
+	desc       *prometheus.Desc
 }
 
-// RegisterModules registers the per-module metrics, read from source at
-// every scrape.
-func RegisterModules(reg prometheus.Registerer, source ModuleSource) {
-	reg.MustRegister(&moduleCollector{
-		source:   source,
-		state:    prometheus.NewDesc("nexus_module_state", "1 for the lifecycle state a module is in.", []string{"module", "kind", "state"}, nil),
-		up:       prometheus.NewDesc("nexus_module_up", "1 when the module is started.", []string{"module", "kind"}, nil),
-		ready:    prometheus.NewDesc("nexus_module_ready", "1 when the module is ready.", []string{"module", "kind"}, nil),
-		cpu:      prometheus.NewDesc("nexus_module_cpu_seconds_total", "CPU time the module used.", []string{"module", "kind"}, nil),
-		memory:   prometheus.NewDesc("nexus_module_memory_bytes", "Resident memory of the module's processes.", []string{"module", "kind"}, nil),
-		requests: prometheus.NewDesc("nexus_module_requests_total", "Operations the module tracked.", []string{"module", "kind"}, nil),
-		errs:     prometheus.NewDesc("nexus_module_errors_total", "Tracked operations that failed.", []string{"module", "kind"}, nil),
-		restart:  prometheus.NewDesc("nexus_module_restarts_total", "Restarts by restart policy or secret rotation.", []string{"module", "kind"}, nil),
-	})
+// moduleLabels are the labels of every per-module series, sorted by name
+// as the exposition writes them.
+var moduleLabels = []string{"kind", "module", "project"}
+
+const (
+	stateName       = "nexus_module_state"
+	stateHelp       = "1 for the lifecycle state the module is in, 0 for the others."
+	transitionsName = "nexus_module_transitions_total"
+	transitionsHelp = "Lifecycle transitions performed, by project, module, transition and result (ok, error)."
+)
+
+func newGauges() []gauge {
+	gs := []gauge{
+		{name: "nexus_module_up", help: "1 when the module is started.", typ: prometheus.GaugeValue,
+			value: func(s *ModuleSample) float64 { return b2f(s.State == modules.StateStarted) }},
+		{name: "nexus_module_ready", help: "1 when the module is ready (started and its health check passing).", typ: prometheus.GaugeValue,
+			value: func(s *ModuleSample) float64 { return b2f(s.Ready) }},
+		{name: "nexus_module_cpu_seconds_total", help: "CPU time (user and system) the module's processes used.", typ: prometheus.CounterValue,
+			value: func(s *ModuleSample) float64 { return s.Usage.CPUSeconds }},
+		{name: "nexus_module_memory_bytes", help: "Resident memory of the module's processes.", typ: prometheus.GaugeValue,
+			value: func(s *ModuleSample) float64 { return s.Usage.MemoryMB * 1024 * 1024 }},
+		{name: "nexus_module_requests_total", help: "Operations the module tracked through the SDK.", typ: prometheus.CounterValue,
+			value: func(s *ModuleSample) float64 { return float64(s.Usage.RequestsTotal) }},
+		{name: "nexus_module_errors_total", help: "Tracked operations that failed.", typ: prometheus.CounterValue,
+			value: func(s *ModuleSample) float64 { return float64(s.Usage.ErrorsTotal) }},
+		{name: "nexus_module_restarts_total", help: "Restarts the daemon made: by restart policy or for a rotated secret.", typ: prometheus.CounterValue,
+			value: func(s *ModuleSample) float64 { return float64(s.Restarts) }},
+	}
+	for i := range gs {
+		gs[i].desc = prometheus.NewDesc(gs[i].name, gs[i].help, moduleLabels, nil)
+	}
+	return gs
 }
 
-var allStates = []modules.State{modules.StateInitialized, modules.StateLoaded, modules.StateStarted, modules.StateStopped, modules.StateUnloaded, modules.StateFailed}
+// moduleKey names a module across projects.
+type moduleKey struct{ project, module string }
 
-func (c *moduleCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.up, c.ready, c.cpu, c.memory, c.requests, c.errs, c.restart} {
-		ch <- d
+// transitionCounts counts a module's transitions: [transition][0 ok, 1 error].
+type transitionCounts [6][2]uint64
+
+// moduleMetrics holds the per-module series: gauges read from the source at
+// scrape time (a module's numbers are kept once, by the runtime, and a
+// module's series disappear with it), and transition counters kept here
+// until the module is destroyed. It is a prometheus.Collector for the
+// generic path, and writes the same series straight to the text
+// exposition format for /metrics (see exposition.go).
+type moduleMetrics struct {
+	source      ModuleSource
+	gauges      []gauge
+	state       *prometheus.Desc
+	transitions *prometheus.Desc
+
+	mu     sync.Mutex
+	counts map[moduleKey]*transitionCounts
+}
+
+var _ prometheus.Collector = (*moduleMetrics)(nil)
+
+func newModuleMetrics(source ModuleSource) *moduleMetrics {
+	return &moduleMetrics{
+		source:      source,
+		gauges:      newGauges(),
+		state:       prometheus.NewDesc(stateName, stateHelp, append(slices.Clone(moduleLabels), "state"), nil),
+		transitions: prometheus.NewDesc(transitionsName, transitionsHelp, []string{"module", "project", "result", "transition"}, nil),
+		counts:      map[moduleKey]*transitionCounts{},
 	}
 }
 
-func (c *moduleCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.source() {
-		for _, st := range allStates {
-			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, b2f(s.State == st), s.ID, s.Kind, string(st))
+// count records one finished transition of a module.
+func (m *moduleMetrics) count(project, module string, t modules.Transition, err error) {
+	i := slices.Index(transitions, t)
+	if i < 0 {
+		return
+	}
+	r := 0
+	if err != nil {
+		r = 1
+	}
+	k := moduleKey{project, module}
+	m.mu.Lock()
+	c := m.counts[k]
+	if c == nil {
+		c = new(transitionCounts)
+		m.counts[k] = c
+	}
+	c[i][r]++
+	m.mu.Unlock()
+}
+
+// forget drops a destroyed module's transition counters.
+func (m *moduleMetrics) forget(project, module string) {
+	m.mu.Lock()
+	delete(m.counts, moduleKey{project, module})
+	m.mu.Unlock()
+}
+
+// countedModule is one module's transition counters at scrape time.
+type countedModule struct {
+	key    moduleKey
+	counts transitionCounts
+}
+
+// snapshotCounts copies the counters, sorted by project and module.
+func (m *moduleMetrics) snapshotCounts() []countedModule {
+	m.mu.Lock()
+	out := make([]countedModule, 0, len(m.counts))
+	for k, c := range m.counts {
+		out = append(out, countedModule{k, *c})
+	}
+	m.mu.Unlock()
+	sortCounted(out)
+	return out
+}
+
+func sortCounted(cs []countedModule) {
+	slices.SortFunc(cs, func(a, b countedModule) int {
+		return cmp.Or(cmp.Compare(a.key.project, b.key.project), cmp.Compare(a.key.module, b.key.module))
+	})
+}
+
+// Describe sends the descriptors of every per-module metric.
+func (m *moduleMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.state
+	for _, g := range m.gauges {
+		ch <- g.desc
+	}
+	ch <- m.transitions
+}
+
+// Collect sends every module's series.
+func (m *moduleMetrics) Collect(ch chan<- prometheus.Metric) {
+	samples := m.source()
+	for i := range samples {
+		s := &samples[i]
+		for _, st := range ModuleStates {
+			ch <- prometheus.MustNewConstMetric(m.state, prometheus.GaugeValue, b2f(s.State == st), s.Kind, s.ID, s.Project, string(st))
 		}
-		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, b2f(s.State == modules.StateStarted), s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, b2f(s.Ready), s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, s.Usage.CPUSeconds, s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, s.Usage.MemoryMB*1024*1024, s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(s.Usage.RequestsTotal), s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.errs, prometheus.CounterValue, float64(s.Usage.ErrorsTotal), s.ID, s.Kind)
-		ch <- prometheus.MustNewConstMetric(c.restart, prometheus.CounterValue, float64(s.Restarts), s.ID, s.Kind)
+		for _, g := range m.gauges {
+			ch <- prometheus.MustNewConstMetric(g.desc, g.typ, g.value(s), s.Kind, s.ID, s.Project)
+		}
+	}
+	for _, c := range m.snapshotCounts() {
+		for i, t := range transitions {
+			for r, result := range []string{"ok", "error"} {
+				if n := c.counts[i][r]; n > 0 {
+					ch <- prometheus.MustNewConstMetric(m.transitions, prometheus.CounterValue, float64(n), c.key.module, c.key.project, result, string(t))
+				}
+			}
+		}
 	}
 }
 

@@ -106,16 +106,16 @@ func transitionList(ts []modules.Transition) string {
 
 // renderAttrs lists a config's non-null attributes, aligned.
 func renderAttrs(b *strings.Builder, r *valueRenderer, cfg cty.Value, pad string) {
-	names := redact.AttrNames(cfg)
+	var names []string
 	width := 0
-	for _, n := range names {
-		width = max(width, len(n))
+	for _, n := range redact.AttrNames(cfg) {
+		if !cfg.GetAttr(n).IsNull() {
+			names = append(names, n)
+			width = max(width, len(n))
+		}
 	}
 	for _, n := range names {
 		v := cfg.GetAttr(n)
-		if v.IsNull() {
-			continue
-		}
 		fmt.Fprintf(b, "%s%-*s = %s\n", pad, width, n, r.renderValue("config."+n, v, len(pad)/2))
 	}
 }
