@@ -1,6 +1,11 @@
 # The quickstart: a bus process, a heartbeat that beats into it, and a
 # target that groups the two. Run it from the repository root with
-#   make run        (or: make build && bin/nexus up examples/quickstart)
+#   make run
+# or, by hand, giving the bus and the heartbeat their shared secret (the
+# daemon's env provider reads NEXUS_SECRET_<PATH>; the Makefile sets it):
+#   make build
+#   NEXUS_SECRET_QUICKSTART_TOKEN=demo-token bin/nexus up examples/quickstart
+# It needs 127.0.0.1:9100 (the bus) and 127.0.0.1:7420 (the daemon) free.
 
 nexus {
   project = "quickstart"

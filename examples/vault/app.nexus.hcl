@@ -1,0 +1,48 @@
+# A topology whose secrets live in Vault. It refers to them; it never holds
+# them. Validate and plan it offline anywhere (no Vault needed):
+#
+#   nexus validate examples/vault
+#   nexus plan --state none.json examples/vault
+#
+# Applying it needs a daemon started with nexusd.hcl, and in Vault (KV v2,
+# mounted at kv/):
+#
+#   vault kv put kv/heartbeat api_key=...
+#   vault kv put kv/reports token=...
+
+nexus {
+  project = "vault-demo"
+}
+
+variable "collector_url" {
+  type        = string
+  default     = "http://127.0.0.1:9300/beat"
+  description = "Where the heartbeat posts its beats."
+}
+
+# The key goes out as "Authorization: Bearer <key>". The heartbeat kind takes
+# a rotated key in place, so on_secret_change reloads it rather than
+# restarting the module.
+module "vitals" "heartbeat" {
+  kind = "heartbeat"
+  config {
+    target   = var.collector_url
+    interval = "2s"
+    api_key  = secret("vault", "kv/heartbeat", "api_key")
+  }
+  on_secret_change = "reload"
+}
+
+# A job whose process gets its token as an environment variable, resolved
+# at each start; a rotated token restarts the module (the default). ($${
+# writes a literal ${ for the shell: HCL would read ${ as its own.)
+module "jobs" "report" {
+  kind = "schedule"
+  config {
+    every   = "1h"
+    command = ["sh", "-c", "echo \"nightly report, authenticated with a $${#REPORT_TOKEN}-character token\""]
+    env = {
+      REPORT_TOKEN = secret("vault", "kv/reports", "token")
+    }
+  }
+}
