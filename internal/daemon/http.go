@@ -229,11 +229,7 @@ func (d *Daemon) handleHealthz(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	var notReady []string
 	for _, p := range d.projectList() {
-		for _, m := range p.status(false).Modules {
-			if m.Desired == "started" && !m.Health.Ready {
-				notReady = append(notReady, p.name+":"+m.Address)
-			}
-		}
+		notReady = append(notReady, p.notReady()...)
 	}
 	if !d.ready.Load() || len(notReady) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "starting": !d.ready.Load(), "not_ready": notReady})

@@ -345,3 +345,28 @@ func compactStrings(s []string) []string {
 	}
 	return out
 }
+
+// notReady lists, as "project:address", the modules whose state says they
+// should run and that are not ready now. It reads the runtime's cached
+// health only, so /readyz stays cheap however many exec modules run.
+func (p *project) notReady() []string {
+	var want []string
+	_ = p.rec.check(func(doc *state.State) error {
+		if doc != nil {
+			for addr, m := range doc.Modules {
+				if m.Spec.DesiredState == modules.DesiredStarted {
+					want = append(want, addr)
+				}
+			}
+		}
+		return nil
+	})
+	var out []string
+	for _, addr := range want {
+		if !p.rt.Ready(addr) {
+			out = append(out, p.name+":"+addr)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

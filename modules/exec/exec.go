@@ -80,11 +80,17 @@ func New() modules.Module { return &Exec{} }
 type Exec struct {
 	mc *modules.Context
 
-	mu     sync.Mutex
-	s      settings  // as of the last Start or Reconfigure
-	proc   *process  // the running (or exited, not yet stopped) process; nil when stopped
-	cpu    cpuMeter  // cumulative over the module's life
-	exited time.Time // when proc exited on its own; zero while it runs
+	mu   sync.Mutex
+	s    settings // as of the last Start or Reconfigure
+	proc *process // the running (or exited, not yet stopped) process; nil when stopped
+	cpu  cpuMeter // cumulative over the module's life
+	// exited is when proc exited on its own; zero while it runs.
+	exited time.Time
+
+	// The last usage measurement, of which process, and when (see Usage).
+	sample    modules.Usage
+	sampleOf  *process
+	sampledAt time.Time
 }
 
 // process is one started command and what was set up for it.
@@ -317,15 +323,25 @@ func (e *Exec) Health(context.Context) modules.Health {
 	return modules.Health{Status: modules.StatusHealthy, Ready: true, Live: true, Details: d}
 }
 
+// usageMaxAge is how long a measurement of the process group is reused:
+// without a cgroup, measuring reads /proc/<pid>/stat of every process on the
+// host, and status, metrics and the state recorder all ask for usage.
+const usageMaxAge = time.Second
+
 // Usage reports the process group's cpu seconds (never decreasing) and
-// resident memory; memory is 0 when no process runs.
+// resident memory; memory is 0 when no process runs. A measurement is
+// reused for up to a second.
 func (e *Exec) Usage() modules.Usage {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.proc == nil {
 		return modules.Usage{CPUSeconds: e.cpu.total()}
 	}
-	return e.observe(e.proc)
+	now := time.Now()
+	if e.sampleOf != e.proc || now.Sub(e.sampledAt) > usageMaxAge {
+		e.sample, e.sampleOf, e.sampledAt = e.observe(e.proc), e.proc, now
+	}
+	return e.sample
 }
 
 // observe measures p: from its cgroup when one applies and accounts both
