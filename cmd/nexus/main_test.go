@@ -283,3 +283,22 @@ func TestCLI_unknownCommand(t *testing.T) {
 		t.Errorf("got %d %q", r.code, r.stderr)
 	}
 }
+
+func TestCLI_statePushChecksTheProject(t *testing.T) {
+	dir := t.TempDir()
+	doc := `{"version":1,"lineage":"3c3e3593-1a22-4817-9cd8-20392567a836","serial":3,"project":"payments","modules":{}}`
+	if err := os.WriteFile(filepath.Join(dir, "s.json"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, dir, "", nil, "state", "push", "--project", "search", "s.json")
+	if r.code != 1 || !strings.Contains(r.stderr, `holds the state of project "payments", not --project "search"`) {
+		t.Errorf("got exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func TestCLI_upTakesNoApprovalFlags(t *testing.T) {
+	r := run(t, t.TempDir(), "", nil, "up", "--auto-approve", ".")
+	if r.code != 1 || !strings.Contains(r.stderr, "unknown flag: --auto-approve") {
+		t.Errorf("got exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -87,6 +87,11 @@ given, and applies it. It is "nexus apply --destroy".`,
 func (a *App) applyRunFlags(cmd *cobra.Command, f *applyFlags) {
 	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&f.plan.jsonOut, "json", false, "print the apply's events as NDJSON (Terraform's apply -json shape)")
+	a.executionFlags(cmd, f)
+}
+
+// executionFlags are how an apply runs, shared by apply, destroy and up.
+func (a *App) executionFlags(cmd *cobra.Command, f *applyFlags) {
 	cmd.Flags().IntVar(&f.parallelism, "parallelism", 10, "run at most `N` transitions at once")
 	cmd.Flags().StringVar(&f.strategy, "strategy", "eager", "eager: start each transition as soon as its dependencies are done; waves: wave after wave")
 	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the project's state lock when another apply holds it (0: fail at once)")

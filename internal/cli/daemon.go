@@ -124,7 +124,7 @@ to it.`,
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "daemon config `FILE` (nexusd.hcl); default: the embedded defaults")
 	f.plan.vars.register(cmd)
-	a.applyRunFlags(cmd, &f)
+	a.executionFlags(cmd, &f)
 	return cmd
 }
 

@@ -110,6 +110,9 @@ current directory, else "default".`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			if project != "" && project != st.Project {
+				return fmt.Errorf("%s holds the state of project %q, not --project %q: the document names its project", args[0], st.Project, project)
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
