@@ -389,10 +389,22 @@ func (a *applyRecorder) record(res executor.Result) *state.Module {
 		m.ConfigDigest, m.AttrDigests = res.Spec.Config.Digests()
 	}
 	m.UpdatedAt = res.Finished.UTC()
-	st, ok := a.rt.Status(addr)
+	// Going up, the module has only just started (or been reconfigured):
+	// its record keeps the last usage measured rather than wait for a
+	// measurement of a process a few milliseconds old. Going down, the
+	// usage is the run's total, and cheap to read.
+	status, keepUsage := a.rt.StatusWithoutUsage, true
+	if down := res.Transition == modules.TransitionStop || res.Transition == modules.TransitionUnload; down {
+		status, keepUsage = a.rt.Status, false
+	}
+	usage := m.Usage
+	st, ok := status(addr)
 	switch {
 	case ok:
 		a.project.fill(m, st)
+		if keepUsage {
+			m.Usage = usage
+		}
 	case res.Transition == modules.TransitionUnload:
 		m.State = modules.StateUnloaded
 	}

@@ -146,6 +146,12 @@ func (f *fake) Start(context.Context) error {
 	return nil
 }
 
+// Usage counts the measurements asked of the module.
+func (f *fake) Usage() modules.Usage {
+	f.lab.record("usage", f.mc.Address())
+	return modules.Usage{MemoryMB: 1}
+}
+
 func (f *fake) Stop(context.Context) error   { f.lab.record("stop", f.mc.Address()); return nil }
 func (f *fake) Unload(context.Context) error { f.lab.record("unload", f.mc.Address()); return nil }
 

@@ -54,7 +54,7 @@ func (r *Runtime) Ready(address string) bool {
 
 // lastHealth describes u's last health for a readiness timeout.
 func (r *Runtime) lastHealth(u *unit) string {
-	s, ok := u.status(r.now())
+	s, ok := u.status(r.now(), false)
 	if !ok {
 		return ""
 	}

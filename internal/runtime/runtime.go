@@ -265,13 +265,26 @@ func (r *Runtime) transition(ctx context.Context, u *unit, t modules.Transition)
 	return err
 }
 
-// Status returns the status of the module at address.
+// Status returns the status of the module at address, its usage measured
+// now.
 func (r *Runtime) Status(address string) (ModuleStatus, bool) {
 	u := r.lookup(address)
 	if u == nil {
 		return ModuleStatus{}, false
 	}
-	return u.status(r.now())
+	return u.status(r.now(), true)
+}
+
+// StatusWithoutUsage is Status with a zero Usage: it does not ask the
+// module to measure itself, which can take milliseconds (an exec module
+// without a cgroup reads /proc), for callers that record or check a
+// status rather than show it.
+func (r *Runtime) StatusWithoutUsage(address string) (ModuleStatus, bool) {
+	u := r.lookup(address)
+	if u == nil {
+		return ModuleStatus{}, false
+	}
+	return u.status(r.now(), false)
 }
 
 // Snapshot returns the status of every module, sorted by address.
@@ -280,7 +293,7 @@ func (r *Runtime) Snapshot() []ModuleStatus {
 	now := r.now()
 	out := make([]ModuleStatus, 0, len(units))
 	for _, u := range units {
-		if s, ok := u.status(now); ok {
+		if s, ok := u.status(now, true); ok {
 			out = append(out, s)
 		}
 	}
@@ -306,7 +319,7 @@ func (r *Runtime) emit(u *unit, e Event) {
 		return
 	}
 	e.Address, e.Time = u.addr, r.now()
-	e.Status, _ = u.status(e.Time)
+	e.Status, _ = u.status(e.Time, e.Kind != EventHealthChanged)
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("event handler panicked", "module_id", e.Status.Spec.ID, "event", e.Kind, "panic", fmt.Sprint(p))

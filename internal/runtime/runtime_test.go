@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,7 +65,8 @@ func TestRuntime_lifecycle(t *testing.T) {
 	if _, ok := e.rt.Status(s.Address); ok {
 		t.Error("Status after unload: found, want: not found")
 	}
-	if got, want := strings.Join(e.lab.calls, ","), "init module.app.one,load module.app.one,start module.app.one,stop module.app.one,unload module.app.one"; got != want {
+	transitions := slices.DeleteFunc(slices.Clone(e.lab.calls), func(c string) bool { return strings.HasPrefix(c, "usage ") })
+	if got, want := strings.Join(transitions, ","), "init module.app.one,load module.app.one,start module.app.one,stop module.app.one,unload module.app.one"; got != want {
 		t.Errorf("calls got: %s\nwant: %s", got, want)
 	}
 	if len(e.events.kinds(s.Address)) != 0 {
@@ -327,6 +329,35 @@ func TestRuntime_statusReportsUsage(t *testing.T) {
 	st := e.status(s.Address)
 	if st.Usage.RequestsTotal != 3 || st.Usage.ErrorsTotal != 1 || string(st.Blob) != "seq=3" {
 		t.Errorf("got: %+v, blob %q; want: 3 requests, 1 error, blob seq=3", st.Usage, st.Blob)
+	}
+}
+
+// Usage is measured for those who show it (Status, Snapshot, the events
+// that end a run), not for StatusWithoutUsage or health changes: an exec
+// module measures by reading /proc, and health changes at every start.
+func TestRuntime_usageMeasuredOnlyWhenShown(t *testing.T) {
+	e := newEnv(t)
+	s := spec("module.a.measured")
+	e.create(s)
+	eventually(t, "a health_changed event", func() bool {
+		for _, ev := range e.events.list() {
+			if ev.Kind == EventHealthChanged {
+				return true
+			}
+		}
+		return false
+	})
+	if st, ok := e.rt.StatusWithoutUsage(s.Address); !ok || st.Usage.MemoryMB != 0 || st.State != modules.StateStarted {
+		t.Errorf("StatusWithoutUsage got: %+v, %v; want: started, zero usage", st, ok)
+	}
+	if got := e.lab.callsOf("usage"); len(got) != 0 {
+		t.Errorf("got: %d usage measurements after a start, its health_changed events and StatusWithoutUsage, want: none", len(got))
+	}
+	if st := e.status(s.Address); st.Usage.MemoryMB != 1 {
+		t.Errorf("Status got usage %+v, want: the module's measurement", st.Usage)
+	}
+	if got := e.lab.callsOf("usage"); len(got) != 1 {
+		t.Errorf("got: %d usage measurements after Status, want: 1", len(got))
 	}
 }
 

@@ -90,7 +90,9 @@ const (
 type Event struct {
 	Address string
 	Kind    EventKind
-	// Status is the module's status once the change was made.
+	// Status is the module's status once the change was made. Its Usage
+	// is zero in health_changed events: health changes often, and
+	// measuring usage costs the module a read of its processes.
 	Status ModuleStatus
 	Err    error
 	Time   time.Time

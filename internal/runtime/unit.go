@@ -132,9 +132,10 @@ func (u *unit) endSupervision(ctx context.Context) error {
 	}
 }
 
-// status builds the unit's status; ok is false when the unit has no
-// instance (init never got that far) or was unloaded.
-func (u *unit) status(now time.Time) (ModuleStatus, bool) {
+// status builds the unit's status, with the module's usage when usage is
+// set; ok is false when the unit has no instance (init never got that far)
+// or was unloaded.
+func (u *unit) status(now time.Time, usage bool) (ModuleStatus, bool) {
 	u.mu.Lock()
 	inst := u.inst
 	if inst == nil || u.gone {
@@ -166,7 +167,9 @@ func (u *unit) status(now time.Time) (ModuleStatus, bool) {
 	u.mu.Unlock()
 	// Module code runs outside the lock: a slow UsageReporter delays this
 	// status, nothing else.
-	s.Usage = inst.Usage()
+	if usage {
+		s.Usage = inst.Usage()
+	}
 	if b := inst.Context().Blob(); b != nil {
 		s.Blob = append([]byte(nil), b...)
 	}

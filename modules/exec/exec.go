@@ -158,10 +158,11 @@ func (e *Exec) Start(ctx context.Context) error {
 // launch starts the process with its logs and limits, and records it in the
 // pid file. On error nothing is left running.
 func (e *Exec) launch(ctx context.Context, s settings) (*process, error) {
-	cmd, err := procgroup.Command(s.Command, s.Dir, procgroup.Env(map[string]string{
-		"NEXUS_MODULE_ID":   e.mc.ID(),
-		"NEXUS_SECRETS_DIR": e.secretsDir(),
-	}, s.Env))
+	own := map[string]string{"NEXUS_MODULE_ID": e.mc.ID()}
+	if len(s.SecretFiles) > 0 {
+		own["NEXUS_SECRETS_DIR"] = e.secretsDir()
+	}
+	cmd, err := procgroup.Command(s.Command, s.Dir, procgroup.Env(own, s.Env))
 	if err != nil {
 		return nil, err
 	}

@@ -446,6 +446,18 @@ func TestExec_reconfigureRewritesSecretFiles(t *testing.T) {
 	}
 }
 
+func TestExec_noSecretFilesNoSecretsDir(t *testing.T) {
+	_, inst := newExec(t, map[string]cty.Value{"command": helper("env")}, modules.InstanceOptions{})
+	kindtest.Up(t, inst)
+	waitLog(t, inst, "stdout", "end", 1)
+	if env := readLog(t, inst, "stdout"); strings.Contains(env, "NEXUS_SECRETS_DIR=") || !strings.Contains(env, "NEXUS_MODULE_ID=test/exec\n") {
+		t.Errorf("got environment:\n%s\nwant NEXUS_MODULE_ID and no NEXUS_SECRETS_DIR (the module has no secret_files)", env)
+	}
+	if _, err := os.Stat(filepath.Join(inst.Context().DataDir(), "secrets")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("got: a secrets dir for a module without secret_files (%v), want: none", err)
+	}
+}
+
 func TestExec_startAgainAfterAnExit(t *testing.T) {
 	e, inst := newExec(t, map[string]cty.Value{"command": helper("exit", "3")}, modules.InstanceOptions{})
 	kindtest.Up(t, inst)

@@ -9,8 +9,13 @@ import (
 // writeSecretFiles makes dir hold exactly files (name → content): the dir
 // 0700, each file 0600, written to a temporary name and renamed into place,
 // so that a process never reads half a secret nor, on a rewrite, finds one
-// missing. Files not in files are removed after.
+// missing. Files not in files are removed after. With no files there is
+// no dir: a module without secret files gets neither it nor
+// $NEXUS_SECRETS_DIR.
 func writeSecretFiles(dir string, files map[string]string) error {
+	if len(files) == 0 {
+		return removeSecretFiles(dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("secret files: %w", err)
 	}
