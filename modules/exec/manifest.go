@@ -15,7 +15,7 @@ func Manifest() modules.Manifest {
 		Config: modules.Schema{Attributes: map[string]*modules.Attribute{
 			"command":         {Type: cty.List(cty.String), Required: true, Description: "The program and its arguments."},
 			"env":             {Type: cty.Map(cty.String), Description: "Environment variables of the process (secret() values allowed)."},
-			"secret_files":    {Type: cty.Map(cty.String), Description: "Files written 0600 into the module's secrets dir, by file name (secret() values); $NEXUS_SECRETS_DIR names the dir."},
+			"secret_files":    {Type: cty.Map(cty.String), Description: "Files written 0600 into the module's secrets dir, by file name (secret() values); $NEXUS_SECRETS_DIR names the dir (set, and the dir made, only when there are secret files)."},
 			"dir":             {Type: cty.String, Description: "Working directory; default the directory nexus runs in."},
 			"stop_signal":     {Type: cty.String, Default: cty.StringVal("SIGTERM"), Description: "Signal sent to the process group on stop, before SIGKILL at timeouts.stop."},
 			"log_max_size_mb": {Type: cty.Number, Default: cty.NumberIntVal(10), HotReload: true, Description: "Size at which stdout.log and stderr.log rotate."},
