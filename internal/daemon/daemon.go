@@ -56,15 +56,17 @@ type Daemon struct {
 	// from logs, audit records, state records and API answers.
 	scrub *scrubber
 
-	store    state.Store
-	secrets  *secrets.Set
-	fp       *secrets.Fingerprinter
-	seal     *sealer
-	access   atomic.Pointer[access]
-	audit    *audit.Log
-	prom     *prometheus.Registry
-	metrics  *telemetry.Metrics
-	mfactory *modules.MetricsFactory
+	store   state.Store
+	secrets *secrets.Set
+	fp      *secrets.Fingerprinter
+	seal    *sealer
+	access  atomic.Pointer[access]
+	audit   *audit.Log
+	prom    *prometheus.Registry
+	metrics *telemetry.Metrics
+	// sdkMetrics takes the modules' own metrics (modules.Metrics), each
+	// project's labelled with project; nil: none are kept.
+	sdkMetrics prometheus.Registerer
 
 	mu       sync.Mutex
 	projects map[string]*project
@@ -120,7 +122,7 @@ func New(ctx context.Context, cfg *daemoncfg.Config, reg *modules.Registry, o Op
 		return nil, err
 	}
 	d.metrics = telemetry.New(d.prom, d.moduleSamples)
-	d.mfactory = modules.NewMetricsFactory(d.prom)
+	d.sdkMetrics = d.prom
 
 	// The audit log's HMAC key is derived from, not equal to, the
 	// fingerprint key: an audited value's digest must not match a state

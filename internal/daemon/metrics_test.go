@@ -207,9 +207,9 @@ func TestMetrics_endpointServesModuleSDKAndProcessMetrics(t *testing.T) {
 		t.Fatalf("GET /metrics: got: %d\nwant: 200 without credentials", code)
 	}
 	for _, want := range []string{
-		`nexus_heartbeat_beats_total{module="vitals/heartbeat"} `,
-		`nexus_heartbeat_beat_duration_seconds_count{module="vitals/heartbeat"} `,
-		`nexus_module_operation_duration_seconds_count{module="vitals/heartbeat",operation="beat",result="ok"} `,
+		`nexus_heartbeat_beats_total{module="vitals/heartbeat",project="default"} `,
+		`nexus_heartbeat_beat_duration_seconds_count{module="vitals/heartbeat",project="default"} `,
+		`nexus_module_operation_duration_seconds_count{module="vitals/heartbeat",operation="beat",project="default",result="ok"} `,
 		`nexus_module_requests_total{kind="heartbeat",module="vitals/heartbeat",project="default"} `,
 		`nexus_module_up{kind="exec",module="proc/sleeper",project="default"} 1`,
 		"go_goroutines ", "process_resident_memory_bytes ",
@@ -218,7 +218,7 @@ func TestMetrics_endpointServesModuleSDKAndProcessMetrics(t *testing.T) {
 			t.Errorf("got: no %q on /metrics", want)
 		}
 	}
-	if v, _ := h.metricValue("nexus_heartbeat_beats_total", map[string]string{"module": "vitals/heartbeat"}); v < 3 {
+	if v, _ := h.metricValue("nexus_heartbeat_beats_total", map[string]string{"module": "vitals/heartbeat", "project": "default"}); v < 3 {
 		t.Errorf("got: nexus_heartbeat_beats_total %v\nwant: at least 3", v)
 	}
 	// The exec module's process is measured: its resident memory.
@@ -275,4 +275,38 @@ func TestMetrics_sameModuleIDInTwoProjects(t *testing.T) {
 	if _, err := h.d.metrics.Gatherer().Gather(); err != nil {
 		t.Errorf("gather: %v", err)
 	}
+}
+
+// A module's own (SDK) series carry its project too: the same module id
+// in two projects is two series, and destroying it in one forgets only
+// that project's.
+func TestMetrics_moduleSDKSeriesPerProject(t *testing.T) {
+	bt := newBeatTarget(t, http.StatusOK)
+	h := startTeleDaemon(t, teleOptions{})
+	hb := heartbeatBlock(bt.url, `"k"`)
+	h.mustApply("", hb)
+	h.mustApply("", `nexus { project = "other" }`+hb)
+	beats := func(project string) string {
+		return fmt.Sprintf(`nexus_heartbeat_beats_total{module="vitals/heartbeat",project=%q} `, project)
+	}
+	h.waitFor("beats from both projects on /metrics", func() bool {
+		_, body := h.get("/metrics", false)
+		return strings.Contains(body, beats("default")) && strings.Contains(body, beats("other"))
+	})
+	h.mustApply("", `nexus { project = "other" }`)
+	_, body := h.get("/metrics", false)
+	if !strings.Contains(body, beats("default")) || strings.Contains(body, beats("other")) {
+		t.Errorf("after destroying vitals/heartbeat in project other:\n%s\nwant: project default's beats series and not other's", grepLines(body, "nexus_heartbeat_beats_total"))
+	}
+}
+
+// grepLines returns the lines of s holding substr.
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

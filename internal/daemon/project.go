@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nexus-run/nexus/executor"
 	"github.com/nexus-run/nexus/internal/audit"
@@ -58,6 +59,11 @@ func (d *Daemon) project(ctx context.Context, name string) (*project, error) {
 	p := &project{name: name, d: d, base: map[string]history{}}
 	p.rec = newRecorder(d.store, name, doc, d.now)
 	p.rec.scrub = d.scrub
+	var sdk *modules.MetricsFactory
+	if d.sdkMetrics != nil {
+		// Module ids are unique within a project only.
+		sdk = modules.NewMetricsFactory(prometheus.WrapRegistererWith(prometheus.Labels{"project": name}, d.sdkMetrics))
+	}
 	p.rt = runtime.New(runtime.Options{
 		Registry:    d.reg,
 		Secrets:     resolver{next: d.secrets, s: d.scrub},
@@ -65,7 +71,7 @@ func (d *Daemon) project(ctx context.Context, name string) (*project, error) {
 		Node:        d.node,
 		DataDir:     filepath.Join(d.cfg.DataDir, "projects", name),
 		Logger:      d.log.With("project", name),
-		Metrics:     d.mfactory,
+		Metrics:     sdk,
 		Blob:        p.blob,
 		Now:         d.now,
 		OnEvent:     p.onEvent,

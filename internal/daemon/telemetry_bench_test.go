@@ -148,7 +148,7 @@ func applyOnce(b *testing.B, files map[string][]byte, observed bool) (wall, cpu 
 		b.Fatal(err)
 	}
 	if !observed {
-		d.metrics, d.mfactory = nil, nil
+		d.metrics, d.sdkMetrics = nil, nil
 		if u, ok := d.store.(interface{ Unwrap() state.Store }); ok {
 			d.store = u.Unwrap()
 		}
