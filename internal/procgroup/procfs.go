@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -87,6 +90,22 @@ func ReadStat(pid int) (Stat, error) {
 // included (check Alive), by scanning /proc. Processes that exit during the
 // scan are skipped.
 func Members(pgid int) ([]Stat, error) {
+	// kill(-pgid, 0) signals nothing: ESRCH says the group is empty. (-1
+	// and 0 would mean every process and our own group.)
+	if pgid > 1 {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return nil, nil
+		}
+	}
+	groups, err := scanGroups()
+	if err != nil {
+		return nil, err
+	}
+	return groups[pgid], nil
+}
+
+// scanGroups reads the stat of every process in /proc, by process group.
+func scanGroups() (map[int][]Stat, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
@@ -96,19 +115,46 @@ func Members(pgid int) ([]Stat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	var members []Stat
+	groups := map[int][]Stat{}
 	for _, name := range names {
 		pid, err := strconv.Atoi(name)
 		if err != nil {
 			continue
 		}
 		s, err := ReadStat(pid)
-		if err != nil || s.PGRP != pgid {
+		if err != nil {
 			continue
 		}
-		members = append(members, s)
+		groups[s.PGRP] = append(groups[s.PGRP], s)
 	}
-	return members, nil
+	return groups, nil
+}
+
+// recent is the last scan of /proc that RecentMembers made.
+var recent struct {
+	sync.Mutex
+	at     time.Time
+	groups map[int][]Stat
+	scans  int // for tests
+}
+
+// RecentMembers is Members from a scan of /proc at most maxAge old: one
+// scan serves every group measured meanwhile, so that measuring the usage
+// of n groups reads /proc once rather than n times. A process started after
+// that scan is missing from it; use Members where that matters.
+func RecentMembers(pgid int, maxAge time.Duration) ([]Stat, error) {
+	recent.Lock()
+	defer recent.Unlock()
+	if recent.groups == nil || time.Since(recent.at) > maxAge {
+		at := time.Now()
+		groups, err := scanGroups()
+		if err != nil {
+			return nil, err
+		}
+		recent.groups, recent.at = groups, at
+		recent.scans++
+	}
+	return slices.Clone(recent.groups[pgid]), nil
 }
 
 // BootID returns the kernel's boot id, which tells a pid recorded before a

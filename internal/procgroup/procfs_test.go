@@ -1,9 +1,12 @@
 package procgroup
 
 import (
+	"context"
 	"errors"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseStat_fields(t *testing.T) {
@@ -67,6 +70,86 @@ func FuzzParseStat(f *testing.F) {
 		}
 		if err == nil && s.State == 0 {
 			t.Errorf("got: %+v with no state, want: an error", s)
+		}
+	})
+}
+
+func TestMembers_emptyAndGoneGroups(t *testing.T) {
+	g := sh(t, "sleep 60 & sleep 60", nil, nil)
+	waitMembers(t, g.Pid(), 3)
+	if err := g.Terminate(context.Background(), syscall.SIGKILL, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := alive(t, g.Pid()); len(got) != 0 {
+		t.Errorf("got: live members %v of a killed group, want: none", got)
+	}
+	if got, err := Members(1 << 30); err != nil || len(got) != 0 {
+		t.Errorf("a group that never existed: got: %v, %v; want: none, nil", got, err)
+	}
+}
+
+func TestRecentMembers_oneScanServesEveryGroup(t *testing.T) {
+	a := sh(t, "exec sleep 60", nil, nil)
+	b := sh(t, "sleep 60 & sleep 60", nil, nil)
+	waitMembers(t, a.Pid(), 1)
+	waitMembers(t, b.Pid(), 3)
+	recent.Lock()
+	recent.groups = nil // a scan that sees both groups
+	scans := recent.scans
+	recent.Unlock()
+	ma, err := RecentMembers(a.Pid(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := RecentMembers(b.Pid(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ma) != 1 || ma[0].PID != a.Pid() || len(mb) != 3 {
+		t.Errorf("got: %d members of group a (%+v) and %d of b, want: a's leader and b's three", len(ma), ma, len(mb))
+	}
+	recent.Lock()
+	got := recent.scans - scans
+	recent.Unlock()
+	if got != 1 {
+		t.Errorf("got: %d scans of /proc for two groups within maxAge, want: 1", got)
+	}
+	if _, err := RecentMembers(a.Pid(), 0); err != nil {
+		t.Fatal(err)
+	}
+	recent.Lock()
+	got = recent.scans - scans
+	recent.Unlock()
+	if got != 2 {
+		t.Errorf("got: %d scans after a call with maxAge 0, want: 2 (a new scan)", got)
+	}
+}
+
+// BenchmarkMeasure_100groups measures what reading the members of 100
+// process groups costs (an exec module's usage, without a cgroup, for each
+// of 100 modules in one /metrics scrape): a scan of /proc each, or one
+// scan shared.
+func BenchmarkMeasure_100groups(b *testing.B) {
+	pgid := syscall.Getpgrp()
+	b.Run("Members", func(b *testing.B) {
+		for b.Loop() {
+			for range 100 {
+				if _, err := Members(pgid); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("RecentMembers", func(b *testing.B) {
+		for b.Loop() {
+			recent.Lock()
+			recent.groups = nil
+			recent.Unlock()
+			for range 100 {
+				if _, err := RecentMembers(pgid, time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
 	})
 }

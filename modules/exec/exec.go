@@ -329,6 +329,10 @@ func (e *Exec) Health(context.Context) modules.Health {
 // host, and status, metrics and the state recorder all ask for usage.
 const usageMaxAge = time.Second
 
+// scanMaxAge is how long one scan of /proc serves the measurements of every
+// exec module: a /metrics scrape measures them all within it.
+const scanMaxAge = 250 * time.Millisecond
+
 // Usage reports the process group's cpu seconds (never decreasing) and
 // resident memory; memory is 0 when no process runs. A measurement is
 // reused for up to a second.
@@ -355,7 +359,7 @@ func (e *Exec) observe(p *process) modules.Usage {
 			return modules.Usage{CPUSeconds: e.cpu.observeCgroup(cpu), MemoryMB: float64(mem) / (1 << 20)}
 		}
 	}
-	members, err := procgroup.Members(p.group.Pid())
+	members, err := procgroup.RecentMembers(p.group.Pid(), scanMaxAge)
 	if err != nil {
 		return modules.Usage{CPUSeconds: e.cpu.total()}
 	}
