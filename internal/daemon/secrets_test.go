@@ -6,12 +6,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/nexus-run/nexus/internal/api"
 	"github.com/nexus-run/nexus/internal/audit"
 	"github.com/nexus-run/nexus/internal/client"
+	"github.com/nexus-run/nexus/internal/daemoncfg"
 )
 
 // TestSecrets_pathsLeavingTheDirRefused: the file provider's confinement
@@ -113,5 +118,93 @@ func TestSecrets_symlinkOutsideRefused(t *testing.T) {
 	raw, _ := os.ReadFile(h.cfg.Audit.Path)
 	if strings.Contains(string(raw), stolen) {
 		t.Error("the audit log shows the content behind the symlink")
+	}
+}
+
+// TestSecrets_rotationReloadsAnExecModuleInPlace: a secret rotated in the
+// file provider reaches a running exec module with on_secret_change =
+// "reload" through its secret file and reload_signal, in the same process;
+// the rotation is logged and audited, and neither value lands in the
+// daemon's log, the audit log, the state or the status.
+func TestSecrets_rotationReloadsAnExecModuleInPlace(t *testing.T) {
+	h := startHarness(t, func(c *daemoncfg.Config) { c.SecretCheckInterval = 50 * time.Millisecond })
+	oldValue, newValue := "canary-old-"+uuid.NewString(), "canary-new-"+uuid.NewString()
+	secretFile := filepath.Join(h.dataDir, "secrets", "app", "token")
+	writeSecret := func(v string) {
+		if err := os.MkdirAll(filepath.Dir(secretFile), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(secretFile+".tmp", []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(secretFile+".tmp", secretFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeSecret(oldValue)
+	// The process prints its pid and a digest of the file at start and at
+	// each SIGHUP: the test sees that the value changed, never the value.
+	const script = `report() { echo "pid=$$ sum=$(cksum < "$NEXUS_SECRETS_DIR/token")"; }
+trap report HUP
+report
+while :; do sleep 0.05; done`
+	c := h.admin()
+	sum, err := apply(t, c, plan(t, c, `
+module "app" "reader" {
+  kind             = "exec"
+  on_secret_change = "reload"
+  config {
+    command       = ["/bin/sh", "-c", `+strconv.Quote(script)+`]
+    secret_files  = { token = secret("file", "app/token") }
+    reload_signal = "SIGHUP"
+  }
+}
+`))
+	if err != nil || sum.Failed > 0 {
+		t.Fatalf("apply: %+v, %v", sum, err)
+	}
+	stdout := filepath.Join(h.dataDir, "projects", "default", "modules", "app.reader", "logs", "stdout.log")
+	// reports are the lines "pid=P sum=CRC SIZE" the process printed.
+	reports := func() [][]string {
+		b, _ := os.ReadFile(stdout)
+		var out [][]string
+		for l := range strings.Lines(string(b)) {
+			if strings.HasSuffix(l, "\n") {
+				out = append(out, strings.Fields(l))
+			}
+		}
+		return out
+	}
+	waitFor(t, "the first report", 10*time.Second, func() bool { return len(reports()) >= 1 })
+	writeSecret(newValue)
+	waitFor(t, "a report after the rotation", 10*time.Second, func() bool { return len(reports()) >= 2 })
+	got := reports()
+	if before, after := got[0], got[len(got)-1]; before[0] != after[0] || before[1] == after[1] {
+		t.Errorf("reports got: %q\nwant: the same pid, another checksum of the secret file", got)
+	}
+	waitFor(t, "the rotation in the daemon's log", 10*time.Second, func() bool { return strings.Contains(h.log.String(), `"secret rotated"`) })
+	rotated := false
+	for _, r := range auditRecords(t, h) {
+		rotated = rotated || r.Type == "module.secret_rotated"
+	}
+	if !rotated {
+		t.Error("got: no module.secret_rotated audit record")
+	}
+	doc, err := c.State(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers, _ := json.Marshal([]any{doc, st})
+	raw, _ := os.ReadFile(h.cfg.Audit.Path)
+	for _, v := range []string{oldValue, newValue} {
+		for name, text := range map[string]string{"daemon log": h.log.String(), "audit log": string(raw), "state and status": string(answers)} {
+			if strings.Contains(text, v) {
+				t.Errorf("the secret value reached the %s", name)
+			}
+		}
 	}
 }

@@ -2,9 +2,12 @@
 //
 // Start runs `command` as the leader of its own process group, in `dir`,
 // with a clean environment (PATH, HOME, USER, LANG, TZ and TMPDIR from the
-// daemon, NEXUS_MODULE_ID, NEXUS_SECRETS_DIR, then the config's `env`).
-// `secret_files` are written 0600 into <data dir>/secrets (0700) before the
-// start and removed on stop and unload. stdout and stderr go to
+// daemon, NEXUS_MODULE_ID, NEXUS_SECRETS_DIR when there are secret files,
+// then the config's `env`). `secret_files` are written 0600 into
+// <data dir>/secrets (0700) before the start and removed on stop and unload.
+// A reconfigure (a secret rotated with on_secret_change = "reload")
+// rewrites them in place and, when they changed, sends the leader
+// `reload_signal`, if the config names one. stdout and stderr go to
 // <data dir>/logs/stdout.log and stderr.log, rotated by size. The goroutine
 // that waits for the process returns its exit error, which is how the
 // runtime learns the process exited and applies the restart policy. When the

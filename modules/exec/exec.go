@@ -25,6 +25,7 @@ type settings struct {
 	SecretFiles  map[string]string `json:"secret_files"`
 	Dir          string            `json:"dir"`
 	StopSignal   string            `json:"stop_signal"`
+	ReloadSignal string            `json:"reload_signal"`
 	LogMaxSizeMB float64           `json:"log_max_size_mb"`
 	LogMaxFiles  float64           `json:"log_max_files"`
 }
@@ -52,6 +53,9 @@ func decode(c modules.Config) (settings, error) {
 	if _, ok := signals[strings.ToUpper(s.StopSignal)]; !ok {
 		return s, fmt.Errorf("stop_signal %q is not one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGKILL", s.StopSignal)
 	}
+	if sig, ok := signals[strings.ToUpper(s.ReloadSignal)]; s.ReloadSignal != "" && (!ok || sig == syscall.SIGKILL) {
+		return s, fmt.Errorf("reload_signal %q is not one of SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT", s.ReloadSignal)
+	}
 	for name := range s.SecretFiles {
 		if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 			return s, fmt.Errorf("secret_files name %q must be a plain file name", name)
@@ -64,6 +68,13 @@ func decode(c modules.Config) (settings, error) {
 }
 
 func (s settings) stopSignal() syscall.Signal { return signals[strings.ToUpper(s.StopSignal)] }
+
+// reloadSignal returns the signal to send after secret files were
+// rewritten in place; ok is false when the config names none.
+func (s settings) reloadSignal() (sig syscall.Signal, ok bool) {
+	sig, ok = signals[strings.ToUpper(s.ReloadSignal)]
+	return sig, ok
+}
 
 // logLimits returns the rotation limits of a decoded (so valid) config.
 func (s settings) logLimits() (int64, int) {
@@ -270,6 +281,14 @@ func (e *Exec) Reconfigure(_ context.Context, cfg modules.Config) error {
 		}
 		if err := writeSecretFiles(e.secretsDir(), s.SecretFiles); err != nil {
 			return err
+		}
+		if sig, ok := s.reloadSignal(); ok && !maps.Equal(e.s.SecretFiles, s.SecretFiles) {
+			// As systemd's ExecReload=kill -HUP $MAINPID: the leader, not
+			// the whole group, is told to read its files again.
+			if err := syscall.Kill(e.proc.group.Pid(), sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("send reload_signal %s: %w", s.ReloadSignal, err)
+			}
+			e.mc.Logger().Info("secret files rewritten; process signalled to reload them", "pid", e.proc.group.Pid(), "signal", strings.ToUpper(s.ReloadSignal))
 		}
 	}
 	if changed := restartOnly(e.s, s); len(changed) > 0 {

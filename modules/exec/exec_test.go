@@ -8,6 +8,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -394,6 +395,8 @@ func TestDecode_rejectsBadConfig(t *testing.T) {
 		"empty command": {map[string]cty.Value{"command": cty.ListValEmpty(cty.String)}, "command must name a program"},
 		"bad signal": {map[string]cty.Value{"command": helper(), "stop_signal": cty.StringVal("SIGSTOP")},
 			`stop_signal "SIGSTOP"`},
+		"kill to reload": {map[string]cty.Value{"command": helper(), "reload_signal": cty.StringVal("SIGKILL")},
+			`reload_signal "SIGKILL"`},
 		"secret file name with a slash": {map[string]cty.Value{"command": helper(),
 			"secret_files": cty.MapVal(map[string]cty.Value{"../x": cty.StringVal("v")})}, "plain file name"},
 		"fractional log files": {map[string]cty.Value{"command": helper(), "log_max_files": cty.NumberFloatVal(1.5)},
@@ -455,6 +458,39 @@ func TestExec_noSecretFilesNoSecretsDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(inst.Context().DataDir(), "secrets")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got: a secrets dir for a module without secret_files (%v), want: none", err)
+	}
+}
+
+// reload_signal tells the process to read its secret files again once a
+// reconfigure (a rotated secret, on_secret_change = "reload") rewrote
+// them, and only then.
+func TestExec_reloadSignalAfterSecretFilesRewritten(t *testing.T) {
+	attrs := func(token string) map[string]cty.Value {
+		return map[string]cty.Value{
+			"command":       helper("hup", "token"),
+			"secret_files":  cty.MapVal(map[string]cty.Value{"token": cty.StringVal(token)}),
+			"reload_signal": cty.StringVal("SIGHUP"),
+		}
+	}
+	_, inst := newExec(t, attrs("old"), modules.InstanceOptions{})
+	kindtest.Up(t, inst)
+	waitLog(t, inst, "stdout", "ready", 1)
+	pid := healthPid(t, inst)
+	reconfigure := func(token string) {
+		if err := inst.Reconfigure(context.Background(), kindtest.Config(t, Manifest(), attrs(token))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconfigure("rotated")
+	waitLog(t, inst, "stdout", "token ", 1) // the next signal must not merge with this one
+	reconfigure("rotated")
+	reconfigure("again")
+	got := waitLog(t, inst, "stdout", "token ", 2)
+	if want := []string{"token rotated", "token again"}; !slices.Equal(got, want) {
+		t.Errorf("got: %q\nwant: %q (a signal for each rewrite, none for a reconfigure that changed no file)", got, want)
+	}
+	if got := healthPid(t, inst); got != pid {
+		t.Errorf("got: pid %d after the reloads, want: the same process %d", got, pid)
 	}
 }
 

@@ -18,6 +18,7 @@ func Manifest() modules.Manifest {
 			"secret_files":    {Type: cty.Map(cty.String), Description: "Files written 0600 into the module's secrets dir, by file name (secret() values); $NEXUS_SECRETS_DIR names the dir (set, and the dir made, only when there are secret files)."},
 			"dir":             {Type: cty.String, Description: "Working directory; default the directory nexus runs in."},
 			"stop_signal":     {Type: cty.String, Default: cty.StringVal("SIGTERM"), Description: "Signal sent to the process group on stop, before SIGKILL at timeouts.stop."},
+			"reload_signal":   {Type: cty.String, HotReload: true, Description: "Signal sent to the process after an in-place reconfigure rewrote its secret files (a secret rotated with on_secret_change = \"reload\"), as systemd's ExecReload=kill -HUP $MAINPID; none by default."},
 			"log_max_size_mb": {Type: cty.Number, Default: cty.NumberIntVal(10), HotReload: true, Description: "Size at which stdout.log and stderr.log rotate."},
 			"log_max_files":   {Type: cty.Number, Default: cty.NumberIntVal(3), HotReload: true, Description: "Rotated log files kept per stream."},
 		}},

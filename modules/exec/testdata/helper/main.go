@@ -13,6 +13,8 @@
 //	                 argument is "limited", then allocate and touch MB MiB,
 //	                 print "allocated", exit 0
 //	spin             burn cpu until killed
+//	hup FILE         print "ready", then at each SIGHUP print "FILE <content>"
+//	                 of $NEXUS_SECRETS_DIR/FILE; sleep an hour
 package main
 
 import (
@@ -58,6 +60,8 @@ func main() {
 		time.Sleep(time.Hour)
 	case "alloc":
 		alloc(arg, len(os.Args) > 3 && os.Args[3] == "limited")
+	case "hup":
+		reloadOnHUP(arg)
 	case "spin":
 		for n := 0; ; n++ {
 			_ = n * n
@@ -111,4 +115,17 @@ func alloc(arg string, waitLimit bool) {
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "helper:", msg)
 	os.Exit(100)
+}
+
+func reloadOnHUP(file string) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	fmt.Println("ready")
+	for range hup {
+		b, err := os.ReadFile(os.Getenv("NEXUS_SECRETS_DIR") + "/" + file)
+		if err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("%s %s\n", file, b)
+	}
 }
