@@ -247,13 +247,17 @@ func replaceTransitions(prior modules.State, want modules.DesiredState) []module
 }
 
 // changedFields lists what differs: config attributes by digest (so a
-// redacted state still compares), then the other spec fields by value.
+// redacted state still compares), then the other spec fields by value. An
+// attribute the record does not have and the config leaves null is one the
+// kind added since the record was written: upgrading nexus changes nothing.
 func changedFields(prior *state.Module, spec *modules.Spec, attrs map[string]string) []string {
 	var out []string
 	for name, dg := range attrs {
-		if prior.AttrDigests[name] != dg {
-			out = append(out, "config."+name)
+		old, recorded := prior.AttrDigests[name]
+		if old == dg || !recorded && prior.AttrDigests != nil && spec.Config.Get(name).IsNull() {
+			continue
 		}
+		out = append(out, "config."+name)
 	}
 	for name := range prior.AttrDigests {
 		if _, ok := attrs[name]; !ok {

@@ -288,6 +288,24 @@ func TestPlanner_replaceFlag(t *testing.T) {
 	}
 }
 
+// A record written before the kind gained an attribute has no digest for
+// it: left null, the attribute changes nothing (upgrading nexus plans no
+// update); set, it is an update like any other.
+func TestPlanner_attributeAddedToTheKindChangesNothing(t *testing.T) {
+	cfg := cfgOf(mod(t, "a", "b", "exec", cmd("sleep", "100")))
+	st := applied(cfg)
+	delete(st.Modules["module.a.b"].AttrDigests, "reload_signal") // as an older nexus wrote it
+	if p := mustPlan(t, cfg, st, Options{}); p.HasChanges() {
+		t.Errorf("got: %s %v, want: no changes", p.Changes[0].Action, p.Changes[0].ChangedAttrs)
+	}
+	set := cmd("sleep", "100")
+	set["reload_signal"] = cty.StringVal("SIGHUP")
+	c := only(t, mustPlan(t, cfgOf(mod(t, "a", "b", "exec", set)), st, Options{}))
+	if c.Action != Update || !slices.Equal(c.ChangedAttrs, []string{"config.reload_signal"}) {
+		t.Errorf("got: %s %v, want: an update of config.reload_signal", c.Action, c.ChangedAttrs)
+	}
+}
+
 func TestPlanner_redactedStateStillSeesChanges(t *testing.T) {
 	old := cfgOf(mod(t, "a", "b", "heartbeat", beat("10s")))
 	old.Modules[0].Spec.Sensitive = true
