@@ -9,6 +9,7 @@
 #
 #   vault kv put kv/heartbeat api_key=...
 #   vault kv put kv/reports token=...
+#   vault kv put kv/proxy tls_key=@proxy.key
 
 nexus {
   project = "vault-demo"
@@ -45,4 +46,17 @@ module "jobs" "report" {
       REPORT_TOKEN = secret("vault", "kv/reports", "token")
     }
   }
+}
+
+# A server that reads its TLS key from a file. A rotated key is written
+# anew into $NEXUS_SECRETS_DIR and the process is sent SIGHUP to read it
+# again, as systemd's ExecReload=kill -HUP $MAINPID would: no restart.
+module "web" "proxy" {
+  kind = "exec"
+  config {
+    command       = ["sh", "-c", "trap 'echo reloading tls.key' HUP; while :; do sleep 1; done"]
+    secret_files  = { "tls.key" = secret("vault", "kv/proxy", "tls_key") }
+    reload_signal = "SIGHUP"
+  }
+  on_secret_change = "reload"
 }

@@ -31,7 +31,7 @@ var topologies = []struct {
 	modules int
 }{
 	{"quickstart", &nexusBin, 3},
-	{"vault", &nexusBin, 2},
+	{"vault", &nexusBin, 3},
 	{"postgres-state", &nexusBin, 2},
 	{"multi-team/payments", &nexusBin, 2},
 	{"multi-team/search", &nexusBin, 2},
@@ -117,6 +117,8 @@ func TestExample_vault(t *testing.T) {
 	v.MountKV("", "kv", 2)
 	v.Put("", "kv", "heartbeat", map[string]any{"api_key": apiKey})
 	v.Put("", "kv", "reports", map[string]any{"token": "report-token"})
+	const tlsKey = "vault-held-tls-key-77c2"
+	v.Put("", "kv", "proxy", map[string]any{"tls_key": tlsKey})
 	v.AddAppRole(vaulttest.AppRole{RoleName: "nexus", RoleID: "role-nexus", SecretID: "secret-id-1", Allow: []string{"kv/*"}})
 
 	var mu sync.Mutex
@@ -141,7 +143,11 @@ func TestExample_vault(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
-	wantAll(t, "apply", r.stdout, "(secret: vault kv/heartbeat#api_key)", "Apply complete! 2 changed")
+	wantAll(t, "apply", r.stdout, "(secret: vault kv/heartbeat#api_key)", "(secret: vault kv/proxy#tls_key)", "Apply complete! 3 changed")
+	keyFile := filepath.Join(dir, ".nexus", "projects", "vault-demo", "modules", "web.proxy", "secrets", "tls.key")
+	if b, err := os.ReadFile(keyFile); err != nil || string(b) != tlsKey {
+		t.Errorf("the proxy's tls.key: got %q, %v; want the key from Vault", b, err)
+	}
 	waitFor(t, "a beat carrying the key from Vault", 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -168,7 +174,7 @@ func TestExample_vault(t *testing.T) {
 		leaks[f] = string(b)
 	}
 	for where, text := range leaks {
-		if strings.Contains(text, apiKey) {
+		if strings.Contains(text, apiKey) || strings.Contains(text, tlsKey) {
 			t.Errorf("the secret's value leaked into %s", where)
 		}
 	}
