@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nexus-run/nexus/config"
 	"github.com/nexus-run/nexus/internal/state"
@@ -140,7 +141,7 @@ func diff(addr string, d *desired, prior *state.Module, forceReplace bool) *Chan
 	}
 	spec := d.spec
 	c := &Change{Address: addr, ID: spec.ID, Before: &prior.Spec, BeforeState: prior.State, After: spec}
-	c.ChangedAttrs = changedFields(prior, spec, d.attrDigests)
+	c.ChangedAttrs = changedFields(prior, spec, d.attrDigests, d.mod.Manifest.Config)
 
 	var reason string
 	switch {
@@ -247,14 +248,12 @@ func replaceTransitions(prior modules.State, want modules.DesiredState) []module
 }
 
 // changedFields lists what differs: config attributes by digest (so a
-// redacted state still compares), then the other spec fields by value. An
-// attribute the record does not have and the config leaves null is one the
-// kind added since the record was written: upgrading nexus changes nothing.
-func changedFields(prior *state.Module, spec *modules.Spec, attrs map[string]string) []string {
+// redacted state still compares), then the other spec fields by value.
+func changedFields(prior *state.Module, spec *modules.Spec, attrs map[string]string, schema modules.Schema) []string {
 	var out []string
 	for name, dg := range attrs {
 		old, recorded := prior.AttrDigests[name]
-		if old == dg || !recorded && prior.AttrDigests != nil && spec.Config.Get(name).IsNull() {
+		if old == dg || !recorded && prior.AttrDigests != nil && asBefore(spec.Config.Get(name), schema.Attributes[name]) {
 			continue
 		}
 		out = append(out, "config."+name)
@@ -286,6 +285,18 @@ func changedFields(prior *state.Module, spec *modules.Spec, attrs map[string]str
 	}
 	sort.Strings(out)
 	return out
+}
+
+// asBefore reports whether v, the value of an attribute the kind gained
+// since a record was written (the record has no digest for it), leaves the
+// module as it was: unset, or set to the attribute's default, which is how
+// the kind behaves for configs that predate it. Upgrading nexus then plans
+// no change.
+func asBefore(v cty.Value, a *modules.Attribute) bool {
+	if v.IsNull() {
+		return true
+	}
+	return a != nil && a.Default != cty.NilVal && v.RawEquals(a.Default)
 }
 
 // equalHealth reports whether two health blocks check the same way (nil

@@ -289,8 +289,9 @@ func TestPlanner_replaceFlag(t *testing.T) {
 }
 
 // A record written before the kind gained an attribute has no digest for
-// it: left null, the attribute changes nothing (upgrading nexus plans no
-// update); set, it is an update like any other.
+// it: left null or at its default, the attribute changes nothing
+// (upgrading nexus plans no update); set otherwise, it is a change like any
+// other.
 func TestPlanner_attributeAddedToTheKindChangesNothing(t *testing.T) {
 	cfg := cfgOf(mod(t, "a", "b", "exec", cmd("sleep", "100")))
 	st := applied(cfg)
@@ -303,6 +304,19 @@ func TestPlanner_attributeAddedToTheKindChangesNothing(t *testing.T) {
 	c := only(t, mustPlan(t, cfgOf(mod(t, "a", "b", "exec", set)), st, Options{}))
 	if c.Action != Update || !slices.Equal(c.ChangedAttrs, []string{"config.reload_signal"}) {
 		t.Errorf("got: %s %v, want: an update of config.reload_signal", c.Action, c.ChangedAttrs)
+	}
+
+	// An attribute with a default, gained since: the default is how the
+	// kind behaved before, anything else a change.
+	delete(st.Modules["module.a.b"].AttrDigests, "stop_signal")
+	if p := mustPlan(t, cfg, st, Options{}); p.HasChanges() {
+		t.Errorf("stop_signal at its default got: %s %v, want: no changes", p.Changes[0].Action, p.Changes[0].ChangedAttrs)
+	}
+	other := cmd("sleep", "100")
+	other["stop_signal"] = cty.StringVal("SIGINT")
+	c = only(t, mustPlan(t, cfgOf(mod(t, "a", "b", "exec", other)), st, Options{}))
+	if c.Action != Replace || !slices.Equal(c.ChangedAttrs, []string{"config.stop_signal"}) {
+		t.Errorf("stop_signal SIGINT got: %s %v, want: a replace for config.stop_signal", c.Action, c.ChangedAttrs)
 	}
 }
 
