@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,17 +9,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/nexus-run/nexus/internal/state"
 	"github.com/nexus-run/nexus/internal/state/postgres"
 	"github.com/nexus-run/nexus/internal/state/statetest"
 )
@@ -41,74 +35,10 @@ func TestStore_serverRestartedMidApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx := context.Background()
-	project, lineage := "restarted", uuid.NewString()
-	if err := s.Put(ctx, statetest.StreamDocument(project, lineage), 0, "push"); err != nil {
-		t.Fatal(err)
+	restart := func(at uint64, sig syscall.Signal) statetest.Outage {
+		return statetest.Outage{At: at, Name: sig.String(), Stop: func() { srv.stop(t, sig) }, Start: func() { srv.start(t) }}
 	}
-	const last = 120
-	var (
-		serial   atomic.Uint64
-		failures atomic.Int64
-		wg       sync.WaitGroup
-	)
-	serial.Store(1)
-	wg.Go(func() {
-		for n := uint64(2); n <= last; n++ {
-			for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-				err := statetest.WriteAt(ctx, s, project, lineage, n)
-				if err == nil {
-					break
-				}
-				failures.Add(1)
-				if errors.Is(err, state.ErrSerialConflict) || !strings.Contains(err.Error(), `state of "restarted" in postgres `+srv.target) {
-					t.Errorf("write %d failed unclearly or as a conflict: %v", n, err)
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Errorf("write %d still fails after a minute: %v", n, err)
-					return
-				}
-			}
-			serial.Store(n)
-		}
-	})
-	for _, stop := range []struct {
-		at     uint64
-		signal syscall.Signal
-	}{{30, syscall.SIGINT}, {80, syscall.SIGQUIT}} {
-		waitFor(t, fmt.Sprintf("the writer to reach serial %d", stop.at), func() bool { return serial.Load() >= stop.at || t.Failed() })
-		srv.stop(t, stop.signal)
-		acknowledged := serial.Load()
-		before := failures.Load()
-		waitFor(t, "a write to fail while PostgreSQL is down", func() bool { return failures.Load() > before || t.Failed() })
-		if _, err := s.Get(ctx, project); err == nil || !strings.Contains(err.Error(), srv.target) {
-			t.Fatalf("Get while PostgreSQL is down:\ngot:  %v\nwant: an error naming %s", err, srv.target)
-		}
-		srv.start(t)
-		got, err := s.Get(ctx, project)
-		if err != nil {
-			t.Fatalf("Get after the restart: %v", err)
-		}
-		if got.Serial < acknowledged {
-			t.Fatalf("after the %s restart: serial %d, but serial %d was acknowledged before the server stopped", stop.signal, got.Serial, acknowledged)
-		}
-		if d := statetest.Diff(got, statetest.ExpectedAt(project, lineage, got.Serial)); d != "" {
-			t.Fatalf("document at serial %d after the %s restart is half-written: %s", got.Serial, stop.signal, d)
-		}
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	t.Logf("%d writes failed while PostgreSQL was down and were retried", failures.Load())
-	got, err := s.Get(ctx, project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := statetest.Diff(got, statetest.ExpectedAt(project, lineage, last)); d != "" {
-		t.Fatalf("document after the stream: %s", d)
-	}
+	statetest.ServerRestarted(t, s, "postgres "+srv.target, restart(30, syscall.SIGINT), restart(80, syscall.SIGQUIT))
 }
 
 // cluster is a PostgreSQL server of one test's own.
@@ -241,14 +171,5 @@ func (c *cluster) stop(t *testing.T, sig syscall.Signal) {
 		c.cmd.Process.Kill()
 		<-done
 		t.Errorf("postgres did not stop within 30s of %s", sig)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }

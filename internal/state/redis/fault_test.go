@@ -3,14 +3,10 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"reflect"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,76 +96,10 @@ func TestStore_serverRestartedMidApply(t *testing.T) {
 	srv := startServer(t)
 	s := opener(redis.Options{Addr: srv.addr, DialTimeout: time.Second})(t)
 	defer s.Close()
-	ctx := context.Background()
-	project, lineage := "restarted", uuid.NewString()
-	if err := s.Put(ctx, statetest.StreamDocument(project, lineage), 0, "push"); err != nil {
-		t.Fatal(err)
+	restart := func(at uint64) statetest.Outage {
+		return statetest.Outage{At: at, Name: "SIGKILL", Stop: srv.kill, Start: func() { srv.start(t) }}
 	}
-	const last = 120
-	var (
-		serial   atomic.Uint64
-		failures atomic.Int64
-		wg       sync.WaitGroup
-	)
-	serial.Store(1)
-	wg.Go(func() {
-		for n := uint64(2); n <= last; n++ {
-			for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-				err := statetest.WriteAt(ctx, s, project, lineage, n)
-				if err == nil {
-					break
-				}
-				failures.Add(1)
-				if errors.Is(err, state.ErrSerialConflict) || !strings.Contains(err.Error(), "redis "+srv.addr) {
-					t.Errorf("write %d failed unclearly or as a conflict: %v", n, err)
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Errorf("write %d still fails after a minute: %v", n, err)
-					return
-				}
-			}
-			serial.Store(n)
-		}
-	})
-	for _, at := range []uint64{30, 80} {
-		waitFor(t, fmt.Sprintf("the writer to reach serial %d", at), func() bool { return serial.Load() >= at || t.Failed() })
-		srv.kill()
-		before := failures.Load()
-		waitFor(t, "a write to fail while Redis is down", func() bool { return failures.Load() > before || t.Failed() })
-		if _, err := s.Get(ctx, project); err == nil || !strings.Contains(err.Error(), srv.addr) {
-			t.Fatalf("Get while Redis is down:\ngot:  %v\nwant: an error naming %s", err, srv.addr)
-		}
-		srv.start(t)
-		got, err := s.Get(ctx, project)
-		if err != nil {
-			t.Fatalf("Get after the restart: %v", err)
-		}
-		if d := statetest.Diff(got, statetest.ExpectedAt(project, lineage, got.Serial)); d != "" {
-			t.Fatalf("document at serial %d after the restart is half-written: %s", got.Serial, d)
-		}
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	t.Logf("%d writes failed while Redis was down and were retried", failures.Load())
-	got, err := s.Get(ctx, project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := statetest.Diff(got, statetest.ExpectedAt(project, lineage, last)); d != "" {
-		t.Fatalf("document after the stream: %s", d)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	statetest.ServerRestarted(t, s, "redis "+srv.addr, restart(30), restart(80))
 }
 
 func TestStore_refusesDamagedKeys(t *testing.T) {

@@ -1,9 +1,13 @@
 package statetest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,4 +100,98 @@ func KilledWriter(t *testing.T, open Open, helperTest string, rounds int, env ..
 		t.Fatalf("write after the kills: %v", err)
 	}
 	wantDoc(t, "after the kills", mustGet(t, s, project), ExpectedAt(project, lineage, last+1))
+}
+
+// Outage is one stop and start of a store's server in ServerRestarted.
+type Outage struct {
+	// At is the serial the writer reaches before the server stops.
+	At uint64
+	// Name says how the server stopped, for messages ("SIGKILL").
+	Name        string
+	Stop, Start func()
+}
+
+// ServerRestarted streams writes (Puts and Applies, see WriteAt) through s
+// to serial 120 while the server behind it stops and starts once per
+// outage: while it is down each write fails naming the server and not as a
+// conflict, and so does a Get; once it is back the same write succeeds, the
+// document read is never half-written and holds every serial acknowledged
+// before the stop. names is how the store's errors name the server, as in
+// `state of "restarted" in <names>` ("redis 127.0.0.1:6380").
+func ServerRestarted(t *testing.T, s state.Store, names string, outages ...Outage) {
+	t.Helper()
+	ctx := context.Background()
+	project, lineage := "restarted", uuid.NewString()
+	if err := s.Put(ctx, StreamDocument(project, lineage), 0, "push"); err != nil {
+		t.Fatal(err)
+	}
+	const last = 120
+	var (
+		serial   atomic.Uint64
+		failures atomic.Int64
+		wg       sync.WaitGroup
+	)
+	serial.Store(1)
+	wg.Go(func() {
+		for n := uint64(2); n <= last; n++ {
+			for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+				err := WriteAt(ctx, s, project, lineage, n)
+				if err == nil {
+					break
+				}
+				failures.Add(1)
+				if errors.Is(err, state.ErrSerialConflict) || !strings.Contains(err.Error(), fmt.Sprintf("state of %q in %s", project, names)) {
+					t.Errorf("write %d failed unclearly or as a conflict: %v", n, err)
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("write %d still fails after a minute: %v", n, err)
+					return
+				}
+			}
+			serial.Store(n)
+		}
+	})
+	for _, o := range outages {
+		waitFor(t, fmt.Sprintf("the writer to reach serial %d", o.At), func() bool { return serial.Load() >= o.At || t.Failed() })
+		o.Stop()
+		acknowledged := serial.Load()
+		before := failures.Load()
+		waitFor(t, "a write to fail while the server is down", func() bool { return failures.Load() > before || t.Failed() })
+		if _, err := s.Get(ctx, project); err == nil || !strings.Contains(err.Error(), names) {
+			t.Fatalf("Get while the server is down:\ngot:  %v\nwant: an error naming %s", err, names)
+		}
+		o.Start()
+		got, err := s.Get(ctx, project)
+		if err != nil {
+			t.Fatalf("Get after the %s restart: %v", o.Name, err)
+		}
+		if got.Serial < acknowledged {
+			t.Fatalf("after the %s restart: serial %d, but serial %d was acknowledged before the server stopped", o.Name, got.Serial, acknowledged)
+		}
+		if d := Diff(got, ExpectedAt(project, lineage, got.Serial)); d != "" {
+			t.Fatalf("document at serial %d after the %s restart is half-written: %s", got.Serial, o.Name, d)
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	t.Logf("%d writes failed while the server was down and were retried", failures.Load())
+	got, err := s.Get(ctx, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(got, ExpectedAt(project, lineage, last)); d != "" {
+		t.Fatalf("document after the stream: %s", d)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
