@@ -130,16 +130,11 @@ func TestSecrets_symlinkOutsideRefused(t *testing.T) {
 func TestSecrets_rotationReloadsAnExecModuleInPlace(t *testing.T) {
 	h := startHarness(t, func(c *daemoncfg.Config) { c.SecretCheckInterval = 50 * time.Millisecond })
 	oldValue, newValue := "canary-old-"+uuid.NewString(), "canary-new-"+uuid.NewString()
-	secretFile := filepath.Join(h.dataDir, "secrets", "app", "token")
+	c := h.admin()
+	// Through the daemon, as `nexus secrets put file app/token` writes it.
 	writeSecret := func(v string) {
-		if err := os.MkdirAll(filepath.Dir(secretFile), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(secretFile+".tmp", []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(secretFile+".tmp", secretFile); err != nil {
-			t.Fatal(err)
+		if err := c.SecretPut(context.Background(), &api.SecretRequest{Provider: "file", Path: "app/token", Value: v}); err != nil {
+			t.Fatalf("secrets put: %v", err)
 		}
 	}
 	writeSecret(oldValue)
@@ -149,7 +144,6 @@ func TestSecrets_rotationReloadsAnExecModuleInPlace(t *testing.T) {
 trap report HUP
 report
 while :; do sleep 0.05; done`
-	c := h.admin()
 	sum, err := apply(t, c, plan(t, c, `
 module "app" "reader" {
   kind             = "exec"
