@@ -382,9 +382,10 @@ func (a *applyRecorder) record(res executor.Result) *state.Module {
 	if m == nil {
 		m = &state.Module{}
 	}
+	down := res.Transition == modules.TransitionStop || res.Transition == modules.TransitionUnload
 	// Stop and unload run on what the module was started with: its record
 	// keeps that spec (a plan's Before may be redacted).
-	if up := res.Transition != modules.TransitionStop && res.Transition != modules.TransitionUnload; up || m.Spec.Address == "" {
+	if !down || m.Spec.Address == "" {
 		m.Spec = *res.Spec
 		m.ConfigDigest, m.AttrDigests = res.Spec.Config.Digests()
 	}
@@ -393,18 +394,17 @@ func (a *applyRecorder) record(res executor.Result) *state.Module {
 	// its record keeps the last usage measured rather than wait for a
 	// measurement of a process a few milliseconds old. Going down, the
 	// usage is the run's total, and cheap to read.
-	status, keepUsage := a.rt.StatusWithoutUsage, true
-	if down := res.Transition == modules.TransitionStop || res.Transition == modules.TransitionUnload; down {
-		status, keepUsage = a.rt.Status, false
+	var st runtime.ModuleStatus
+	var ok bool
+	if down {
+		st, ok = a.rt.Status(addr)
+	} else {
+		st, ok = a.rt.StatusWithoutUsage(addr)
+		st.Usage = m.Usage
 	}
-	usage := m.Usage
-	st, ok := status(addr)
 	switch {
 	case ok:
 		a.project.fill(m, st)
-		if keepUsage {
-			m.Usage = usage
-		}
 	case res.Transition == modules.TransitionUnload:
 		m.State = modules.StateUnloaded
 	}
