@@ -267,24 +267,22 @@ func (r *Runtime) transition(ctx context.Context, u *unit, t modules.Transition)
 
 // Status returns the status of the module at address, its usage measured
 // now.
-func (r *Runtime) Status(address string) (ModuleStatus, bool) {
-	u := r.lookup(address)
-	if u == nil {
-		return ModuleStatus{}, false
-	}
-	return u.status(r.now(), true)
-}
+func (r *Runtime) Status(address string) (ModuleStatus, bool) { return r.status(address, true) }
 
 // StatusWithoutUsage is Status with a zero Usage: it does not ask the
 // module to measure itself, which can take milliseconds (an exec module
 // without a cgroup reads /proc), for callers that record or check a
 // status rather than show it.
 func (r *Runtime) StatusWithoutUsage(address string) (ModuleStatus, bool) {
+	return r.status(address, false)
+}
+
+func (r *Runtime) status(address string, usage bool) (ModuleStatus, bool) {
 	u := r.lookup(address)
 	if u == nil {
 		return ModuleStatus{}, false
 	}
-	return u.status(r.now(), false)
+	return u.status(r.now(), usage)
 }
 
 // Snapshot returns the status of every module, sorted by address.
